@@ -1,0 +1,97 @@
+"""The `baoxue` command: db, demo, run, worker, scheduler."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from baoxue.platform.settings import ConfigurationError, get_settings
+
+
+@click.group(help="保学 Baoxue: dropout-control platform for townships.")
+def main() -> None:
+    try:
+        get_settings()
+    except ConfigurationError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@main.group(help="Database schema (Alembic migrations).")
+def db() -> None:
+    pass
+
+
+@db.command("upgrade", help="Migrate the database to the newest schema (or REVISION).")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    from baoxue.platform import migrate
+
+    migrate.upgrade(revision)
+    click.echo(f"database at {migrate.current_revision()}")
+
+
+@db.command("downgrade", help="Migrate the database back to REVISION ('base' empties it).")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    from baoxue.platform import migrate
+
+    migrate.downgrade(revision)
+    click.echo(f"database at {migrate.current_revision()}")
+
+
+@db.command("current", help="Print the database's schema revision.")
+def db_current() -> None:
+    from baoxue.platform import migrate
+
+    click.echo(migrate.current_revision() or "empty")
+
+
+@main.group(help="Demonstration data.")
+def demo() -> None:
+    pass
+
+
+@demo.command("seed", help="Load two demo townships (idempotent: an existing demo is left as it is).")
+def demo_seed() -> None:
+    from baoxue.tenants.tenancy.demo import LOGINS_TEXT, seed_demo
+
+    created = seed_demo()
+    click.echo("demo data loaded" if created else "demo data already present")
+    click.echo(LOGINS_TEXT)
+
+
+@main.command("run", help="Serve the web application.")
+@click.option("--host", default=None)
+@click.option("--port", default=None, type=int)
+@click.option("--reload", is_flag=True)
+def run(host: str | None, port: int | None, reload: bool) -> None:
+    import uvicorn
+
+    settings = get_settings()
+    host, port = host or settings.host, port or settings.port
+    click.echo(f"保学 serving at http://{host}:{port}")
+    uvicorn.run("baoxue.platform.app:create_app", factory=True, host=host, port=port, reload=reload,
+                log_level="info")
+
+
+@main.command("worker", help="Run job workers against Redis (BAOXUE_REDIS_URL).")
+@click.option("--threads", default=4, show_default=True)
+def worker(threads: int) -> None:
+    from baoxue.workers.broker import run_worker_forever
+
+    if not get_settings().redis_url:
+        raise click.ClickException("BAOXUE_REDIS_URL is not set: without Redis, jobs run inside `baoxue run`.")
+    run_worker_forever(threads=threads)
+
+
+@main.command("scheduler", help="Send the periodic jobs (figures every night, ...).")
+@click.option("--once", is_flag=True, help="Send what is due now and exit.")
+def scheduler(once: bool) -> None:
+    from baoxue.workers.scheduler import run_scheduler
+
+    run_scheduler(once=once)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

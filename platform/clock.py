@@ -1,0 +1,39 @@
+"""The one clock. Everything that asks for "now" asks here, so tests can hold time still."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta, timezone
+
+CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
+
+
+class Clock:
+    """Wall-clock time. `freeze`/`advance` exist for tests and the demo."""
+
+    def __init__(self) -> None:
+        self._frozen: datetime | None = None
+
+    def now(self) -> datetime:
+        return self._frozen if self._frozen is not None else datetime.now(UTC)
+
+    def today(self) -> date:
+        """The calendar day in China, where every school day is counted."""
+        return self.now().astimezone(CHINA).date()
+
+    def freeze(self, at: datetime) -> None:
+        if at.tzinfo is None:
+            raise ValueError("freeze() needs an aware datetime")
+        self._frozen = at.astimezone(UTC)
+
+    def advance(self, delta: timedelta) -> None:
+        self._frozen = self.now() + delta
+
+    def unfreeze(self) -> None:
+        self._frozen = None
+
+
+clock = Clock()
+
+
+def utcnow() -> datetime:
+    return clock.now()

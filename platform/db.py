@@ -1,0 +1,208 @@
+"""Engines, sessions and the tenant context every transaction carries.
+
+Two walls keep townships apart:
+
+* PostgreSQL row-level security. Each transaction begins with
+  `set_config('app.township_id', …, true)` from the session's `TenantContext` (see
+  `_set_township_for_transaction`); `true` makes it transaction-local, so a pooled connection
+  never carries one request's township into the next. The app connects as a role that owns no
+  table; the policies (`baoxue.platform.rls`) hide every other township's rows.
+* The service-layer scope (`baoxue.platform.scoping`), which also filters by township, so the
+  embedded SQLite default keeps townships apart too, and narrows a township to the actor's
+  school, village or department.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import BigInteger, DateTime, Engine, ForeignKey, Integer, MetaData, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, declared_attr, mapped_column, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+from baoxue.platform.settings import Settings, get_settings
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+BigId = BigInteger().with_variant(Integer, "sqlite")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores UTC and always returns an aware datetime, on SQLite as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; use baoxue.platform.clock")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime(), int: BigId}
+
+
+class TownshipOwned:
+    """Mixin for every tenant-owned table: the township is the wall and the distribution key.
+
+    Every table with this mixin must get `enable_township_rls` in its migration; a test checks.
+    """
+
+    @declared_attr
+    def township_id(cls) -> Mapped[int]:
+        return mapped_column(ForeignKey("townships.id", ondelete="RESTRICT"), index=True)
+
+
+@dataclass(frozen=True)
+class TenantContext:
+    """Who a transaction works for. Set once per session, read by the database hooks."""
+
+    township_id: int | None = None
+    user_id: int | None = None
+    scope: Any = None  # baoxue.platform.scoping.Scope; Any avoids an import cycle
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def tenant_of(session: Session) -> TenantContext:
+    return session.info.get("tenant") or TenantContext()
+
+
+def set_tenant(session: Session, context: TenantContext) -> None:
+    """Change the context; the database sees it from the next transaction on."""
+    if session.in_transaction():
+        # The setting is made when a transaction begins; changing it mid-transaction
+        # would leave the database and the scope disagreeing.
+        session.commit()
+    session.info["tenant"] = context
+
+
+@lru_cache(maxsize=8)
+def engine_for(url: str) -> Engine:
+    parsed = make_url(url)
+    kwargs: dict[str, Any] = {"future": True}
+    if parsed.get_backend_name() == "sqlite":
+        kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        if parsed.database:
+            from pathlib import Path
+
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    else:
+        kwargs.update(pool_pre_ping=True, pool_size=5, max_overflow=10)
+    engine = create_engine(url, **kwargs)
+    if parsed.get_backend_name() == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def app_engine(settings: Settings | None = None) -> Engine:
+    return engine_for((settings or get_settings()).effective_database_url)
+
+
+def admin_engine(settings: Settings | None = None) -> Engine:
+    return engine_for((settings or get_settings()).migration_database_url)
+
+
+_session_factories: dict[int, sessionmaker[Session]] = {}
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    key = id(engine)
+    if key not in _session_factories:
+        _session_factories[key] = sessionmaker(engine, expire_on_commit=False, autoflush=True)
+    return _session_factories[key]
+
+
+def new_session(context: TenantContext, settings: Settings | None = None) -> Session:
+    session = session_factory(app_engine(settings))()
+    session.info["tenant"] = context
+    return session
+
+
+@contextmanager
+def tenant_session(context: TenantContext, settings: Settings | None = None) -> Iterator[Session]:
+    """A unit of work for a job or a command: commits on success, rolls back on error."""
+    session = new_session(context, settings)
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+@contextmanager
+def cross_township_session(reason: str, settings: Settings | None = None) -> Iterator[Session]:
+    """The one escape over the township wall, for deliberate cross-township work.
+
+    It connects as the owner (BAOXUE_DATABASE_ADMIN_URL), which row-level security does not
+    restrict, and turns the service-layer scope off. Callers name their reason; the ones that
+    act for a person write an audit row. Used by: the demo seed, creating a township.
+    """
+    if not reason:
+        raise ValueError("cross_township_session needs a reason")
+    session = session_factory(admin_engine(settings))()
+    session.info["tenant"] = TenantContext()
+    session.info["unscoped_reason"] = reason
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+@event.listens_for(Session, "after_begin")
+def _set_township_for_transaction(session: Session, _transaction: Any, connection: Any) -> None:
+    if connection.dialect.name != "postgresql" or session.info.get("unscoped_reason"):
+        return
+    context = tenant_of(session)
+    connection.execute(
+        text("select set_config('app.township_id', :township, true), set_config('app.user_id', :user, true)"),
+        {
+            "township": "" if context.township_id is None else str(context.township_id),
+            "user": "" if context.user_id is None else str(context.user_id),
+        },
+    )
+
+
+def database_is_up(settings: Settings | None = None) -> tuple[bool, str]:
+    try:
+        with app_engine(settings).connect() as connection:
+            connection.execute(text("select 1"))
+        return True, "ok"
+    except Exception as exc:  # noqa: BLE001 - health reports any failure as "down"
+        return False, type(exc).__name__

@@ -1,0 +1,308 @@
+"""Who is asking: passwords, login with lock-out, sessions and bearer tokens, the Actor.
+
+A cookie session (pages) and a bearer token (API) are both rows of `auth_sessions`; only a
+SHA-256 of the secret is stored. Each row names the membership the person is acting in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import ForeignKey, String, select, update
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from baoxue.platform import audit
+from baoxue.platform.clock import utcnow
+from baoxue.platform.db import Base, TenantContext, set_tenant, tenant_of
+from baoxue.platform.permissions import Permission, Role, UnitKind, permissions_of
+from baoxue.platform.scoping import Scope
+from baoxue.platform.settings import Settings
+
+_hasher = PasswordHasher()
+MIN_PASSWORD_LENGTH = 8
+
+
+class AuthSession(Base):
+    __tablename__ = "auth_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the secret
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    membership_id: Mapped[int | None] = mapped_column()
+    kind: Mapped[str] = mapped_column(String(8))  # cookie | bearer
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+@dataclass(frozen=True)
+class MembershipView:
+    id: int
+    township_id: int
+    township_name: str
+    role: Role
+    unit_kind: UnitKind
+    unit_id: int | None
+    unit_name: str
+    class_id: int | None = None
+
+    @property
+    def label(self) -> str:
+        unit = f"{self.unit_name} · " if self.unit_name else ""
+        return f"{self.township_name} · {unit}{self.role.label}"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The authenticated person in their current membership. Guards read it; they never query."""
+
+    user_id: int
+    username: str
+    display_name: str
+    session_id: str
+    csrf_token: str
+    membership: MembershipView | None
+    memberships: tuple[MembershipView, ...] = ()
+    permissions: frozenset[Permission] = field(default_factory=frozenset)
+
+    @property
+    def township_id(self) -> int | None:
+        return self.membership.township_id if self.membership else None
+
+    @property
+    def membership_id(self) -> int | None:
+        return self.membership.id if self.membership else None
+
+    @property
+    def role(self) -> Role | None:
+        return self.membership.role if self.membership else None
+
+    @property
+    def scope(self) -> Scope | None:
+        m = self.membership
+        if m is None:
+            return None
+        return Scope(township_id=m.township_id, unit_kind=m.unit_kind.value, unit_id=m.unit_id)
+
+    def can(self, permission: Permission) -> bool:
+        return permission in self.permissions
+
+    def context(self, **extra: object) -> TenantContext:
+        return TenantContext(
+            township_id=self.township_id, user_id=self.user_id, scope=self.scope,
+            extra={"actor": self, **extra},
+        )
+
+
+# --- passwords -----------------------------------------------------------------------------
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def password_problem(password: str) -> str | None:
+    """A Chinese sentence saying what is wrong with a new password, or None."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"新密码至少需要 {MIN_PASSWORD_LENGTH} 个字符。"
+    if password.isdigit() or password.isalpha():
+        return "新密码需同时包含字母和数字。"
+    return None
+
+
+_DUMMY_HASH = _hasher.hash("baoxue-timing-equaliser")
+
+
+# --- login ---------------------------------------------------------------------------------
+
+class LoginRefused(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def do_login(session: Session, settings: Settings, username: str, password: str, *, kind: str,
+             ip: str = "", request_id: str = "") -> tuple[str, AuthSession]:
+    """Check a password; on success open a session and return (secret, row).
+
+    Failures count towards a lock-out of `login_lockout_minutes` after `login_max_failures`.
+    Every attempt is audited (township-less: no membership is chosen yet).
+    """
+    from baoxue.tenants.tenancy.models import User
+
+    set_tenant(session, TenantContext(extra={"request_id": request_id, "ip": ip}))
+    now = utcnow()
+    user = session.scalars(select(User).where(User.username == username.strip())).first()
+    if user is None:
+        verify_password(_DUMMY_HASH, password)  # same cost as a real check: no user enumeration
+        audit.record(session, "identity:login:failed", entity_type="users", outcome="failed",
+                     changes={"username": username[:64]})
+        session.commit()
+        raise LoginRefused("用户名或密码不正确。")
+    if user.locked_until and user.locked_until > now:
+        audit.record(session, "identity:login:locked", entity=user, outcome="denied", user_id=user.id)
+        session.commit()
+        minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
+        raise LoginRefused(f"登录失败次数过多，账号已暂时锁定，请在 {minutes} 分钟后再试。")
+    if not user.is_active or not verify_password(user.password_hash, password):
+        user.failed_logins += 1
+        if user.failed_logins >= settings.login_max_failures:
+            user.locked_until = now + timedelta(minutes=settings.login_lockout_minutes)
+            user.failed_logins = 0
+        audit.record(session, "identity:login:failed", entity=user, outcome="failed", user_id=user.id)
+        session.commit()
+        raise LoginRefused("用户名或密码不正确。")
+    user.failed_logins = 0
+    user.locked_until = None
+    memberships = memberships_of_user(session, user.id)
+    secret, row = open_session(session, settings, user.id, memberships[0].id if memberships else None, kind=kind)
+    audit.record(session, "identity:login:succeeded", entity=user, user_id=user.id,
+                 township_id=memberships[0].township_id if memberships else None)
+    session.commit()
+    return secret, row
+
+
+def open_session(session: Session, settings: Settings, user_id: int, membership_id: int | None,
+                 *, kind: str) -> tuple[str, AuthSession]:
+    secret = secrets.token_urlsafe(32)
+    now = utcnow()
+    row = AuthSession(
+        id=_digest(secret), user_id=user_id, membership_id=membership_id, kind=kind,
+        csrf_token=secrets.token_urlsafe(24), created_at=now, last_seen_at=now,
+        expires_at=now + timedelta(hours=settings.session_absolute_hours),
+    )
+    session.add(row)
+    return secret, row
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def memberships_of_user(session: Session, user_id: int) -> list[MembershipView]:
+    """A person's active memberships in every township, to choose one.
+
+    The only membership read that crosses townships: on PostgreSQL the memberships policy
+    allows it for `app.user_id` = the person themself, and nothing else. Unit names are then
+    read inside each township, through the wall like any other read.
+    """
+    from baoxue.tenants.tenancy.models import Department, Membership, School, Township, Village
+
+    extra = dict(tenant_of(session).extra)
+    set_tenant(session, TenantContext(user_id=user_id, extra=extra))
+    rows = session.execute(
+        select(Membership, Township.name)
+        .join(Township, Township.id == Membership.township_id)
+        .where(Membership.user_id == user_id, Membership.is_active.is_(True))
+        .order_by(Membership.id)
+        .execution_options(own_memberships=True)
+    ).all()
+    unit_names: dict[tuple[UnitKind, int], str] = {}
+    for township_id in sorted({m.township_id for m, _ in rows}):
+        set_tenant(session, TenantContext(township_id=township_id, user_id=user_id,
+                                          scope=Scope.township(township_id), extra=extra))
+        for kind, model in ((UnitKind.SCHOOL, School), (UnitKind.VILLAGE, Village),
+                            (UnitKind.DEPARTMENT, Department)):
+            wanted = {m.unit_id for m, _ in rows if m.township_id == township_id
+                      and Role(m.role).unit_kind == kind and m.unit_id is not None}
+            if wanted:
+                for unit_id, name in session.execute(select(model.id, model.name).where(model.id.in_(wanted))):
+                    unit_names[(kind, unit_id)] = name
+    set_tenant(session, TenantContext(user_id=user_id, extra=extra))
+    views = []
+    for m, township_name in rows:
+        role = Role(m.role)
+        views.append(MembershipView(
+            id=m.id, township_id=m.township_id, township_name=township_name, role=role,
+            unit_kind=role.unit_kind, unit_id=m.unit_id,
+            unit_name=unit_names.get((role.unit_kind, m.unit_id), "") if m.unit_id else "",
+            class_id=m.class_id,
+        ))
+    return views
+
+
+def actor_from_secret(session: Session, settings: Settings, secret: str, *, kind: str) -> Actor | None:
+    """The Actor behind a cookie or token, or None if it is unknown, revoked or expired."""
+    from baoxue.tenants.tenancy.models import User
+
+    if not secret:
+        return None
+    now = utcnow()
+    row = session.get(AuthSession, _digest(secret))
+    if row is None or row.kind != kind or row.revoked_at is not None or row.expires_at <= now:
+        return None
+    if kind == "cookie" and row.last_seen_at + timedelta(minutes=settings.session_idle_minutes) <= now:
+        return None
+    user = session.get(User, row.user_id)
+    if user is None or not user.is_active:
+        return None
+    if (now - row.last_seen_at) > timedelta(minutes=1):
+        session.execute(update(AuthSession).where(AuthSession.id == row.id).values(last_seen_at=now))
+    memberships = memberships_of_user(session, user.id)
+    current = next((m for m in memberships if m.id == row.membership_id), None)
+    if current is None and memberships:
+        current = memberships[0]
+    return Actor(
+        user_id=user.id, username=user.username, display_name=user.display_name, session_id=row.id,
+        csrf_token=row.csrf_token, membership=current, memberships=tuple(memberships),
+        permissions=permissions_of(current.role) if current else frozenset(),
+    )
+
+
+def do_switch_membership(session: Session, actor: Actor, membership_id: int) -> bool:
+    if not any(m.id == membership_id for m in actor.memberships):
+        return False
+    session.execute(update(AuthSession).where(AuthSession.id == actor.session_id).values(
+        membership_id=membership_id))
+    target = next(m for m in actor.memberships if m.id == membership_id)
+    audit.record(session, "identity:membership:switched", entity_type="memberships",
+                 entity_id=membership_id, township_id=target.township_id,
+                 changes={"from": actor.membership_id, "to": membership_id})
+    return True
+
+
+def do_logout(session: Session, actor: Actor) -> None:
+    session.execute(update(AuthSession).where(AuthSession.id == actor.session_id).values(revoked_at=utcnow()))
+    audit.record(session, "identity:logout", entity_type="users", entity_id=actor.user_id)
+
+
+def do_change_password(session: Session, actor: Actor, current: str, new: str) -> dict[str, str]:
+    """Returns {field: message} for what is wrong; empty when the password was changed.
+
+    Every other session of the person is ended: a stolen session dies with the old password.
+    """
+    from baoxue.tenants.tenancy.models import User
+
+    user = session.get(User, actor.user_id)
+    assert user is not None
+    errors: dict[str, str] = {}
+    if not verify_password(user.password_hash, current):
+        errors["current_password"] = "当前密码不正确。"
+    problem = password_problem(new)
+    if problem:
+        errors["new_password"] = problem
+    elif new == current:
+        errors["new_password"] = "新密码不能与当前密码相同。"
+    if errors:
+        return errors
+    user.password_hash = hash_password(new)
+    user.password_changed_at = utcnow()
+    session.execute(
+        update(AuthSession)
+        .where(AuthSession.user_id == user.id, AuthSession.id != actor.session_id, AuthSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    audit.record(session, "identity:password:changed", entity=user)
+    return {}

@@ -1,0 +1,144 @@
+"""Roles, permissions and the map between them: the one place that says who may do what.
+
+Which *rows* an actor may touch is not decided here but by the scope
+(`baoxue.platform.scoping`) and the `access_*` helpers of each concept.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class UnitKind(StrEnum):
+    TOWNSHIP = "township"
+    SCHOOL = "school"
+    VILLAGE = "village"
+    DEPARTMENT = "department"
+
+
+class Role(StrEnum):
+    COUNTY_VIEWER = "county_viewer"
+    LEADER = "leader"
+    OFFICE_STAFF = "office_staff"
+    DEPARTMENT_STAFF = "department_staff"
+    VILLAGE_CADRE = "village_cadre"
+    PRINCIPAL = "principal"
+    ACADEMIC_OFFICE = "academic_office"
+    CLASS_TEACHER = "class_teacher"
+    SUBJECT_TEACHER = "subject_teacher"
+    SYSTEM_ADMIN = "system_admin"
+
+    @property
+    def label(self) -> str:
+        return ROLE_LABELS[self]
+
+    @property
+    def unit_kind(self) -> UnitKind:
+        return ROLE_UNITS[self]
+
+
+ROLE_LABELS = {
+    Role.COUNTY_VIEWER: "县级查看",
+    Role.LEADER: "领导小组组长",
+    Role.OFFICE_STAFF: "领导小组办公室",
+    Role.DEPARTMENT_STAFF: "部门工作人员",
+    Role.VILLAGE_CADRE: "村干部",
+    Role.PRINCIPAL: "校长",
+    Role.ACADEMIC_OFFICE: "教导处",
+    Role.CLASS_TEACHER: "班主任",
+    Role.SUBJECT_TEACHER: "科任教师",
+    Role.SYSTEM_ADMIN: "系统管理员",
+}
+
+ROLE_UNITS = {
+    Role.COUNTY_VIEWER: UnitKind.TOWNSHIP,
+    Role.LEADER: UnitKind.TOWNSHIP,
+    Role.OFFICE_STAFF: UnitKind.TOWNSHIP,
+    Role.SYSTEM_ADMIN: UnitKind.TOWNSHIP,
+    Role.DEPARTMENT_STAFF: UnitKind.DEPARTMENT,
+    Role.VILLAGE_CADRE: UnitKind.VILLAGE,
+    Role.PRINCIPAL: UnitKind.SCHOOL,
+    Role.ACADEMIC_OFFICE: UnitKind.SCHOOL,
+    Role.CLASS_TEACHER: UnitKind.SCHOOL,
+    Role.SUBJECT_TEACHER: UnitKind.SCHOOL,
+}
+
+
+class Permission(StrEnum):
+    STRUCTURE_READ = "tenancy:structure:read"
+    STRUCTURE_WRITE = "tenancy:structure:write"
+    PEOPLE_READ = "tenancy:people:read"
+    PEOPLE_WRITE = "tenancy:people:write"
+    STUDENT_READ = "students:student:read"
+    STUDENT_READ_PERSONAL = "students:student:read_personal"
+    AUDIT_READ = "audit:event:read"
+    FIGURES_READ = "figures:figure:read"
+    FIGURES_REBUILD = "figures:figure:rebuild"
+
+
+_EVERYONE = {Permission.STRUCTURE_READ}
+_TOWNSHIP_READ = _EVERYONE | {Permission.STUDENT_READ, Permission.FIGURES_READ, Permission.PEOPLE_READ}
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.COUNTY_VIEWER: frozenset(_EVERYONE | {Permission.FIGURES_READ}),
+    Role.LEADER: frozenset(_TOWNSHIP_READ | {Permission.AUDIT_READ, Permission.STUDENT_READ_PERSONAL}),
+    Role.OFFICE_STAFF: frozenset(
+        _TOWNSHIP_READ | {Permission.AUDIT_READ, Permission.STUDENT_READ_PERSONAL, Permission.FIGURES_REBUILD}
+    ),
+    Role.DEPARTMENT_STAFF: frozenset(_EVERYONE),
+    Role.VILLAGE_CADRE: frozenset(_EVERYONE | {Permission.STUDENT_READ, Permission.STUDENT_READ_PERSONAL}),
+    Role.PRINCIPAL: frozenset(
+        _EVERYONE | {Permission.STUDENT_READ, Permission.STUDENT_READ_PERSONAL, Permission.FIGURES_READ,
+                     Permission.PEOPLE_READ}
+    ),
+    Role.ACADEMIC_OFFICE: frozenset(
+        _EVERYONE | {Permission.STUDENT_READ, Permission.STUDENT_READ_PERSONAL, Permission.FIGURES_READ}
+    ),
+    Role.CLASS_TEACHER: frozenset(_EVERYONE | {Permission.STUDENT_READ, Permission.STUDENT_READ_PERSONAL}),
+    Role.SUBJECT_TEACHER: frozenset(_EVERYONE | {Permission.STUDENT_READ}),
+    Role.SYSTEM_ADMIN: frozenset(
+        _TOWNSHIP_READ | {Permission.STRUCTURE_WRITE, Permission.PEOPLE_WRITE, Permission.AUDIT_READ,
+                          Permission.FIGURES_REBUILD}
+    ),
+}
+
+
+def permissions_of(role: Role) -> frozenset[Permission]:
+    return ROLE_PERMISSIONS[role]
+
+
+class DutyCode(StrEnum):
+    """Departments of a township and their duty in this work (DOMAIN.md §3)."""
+
+    EDUCATION_OFFICE = "education_office"
+    PARTY_OFFICE = "party_office"
+    DISCIPLINE = "discipline"
+    POLICE = "police"
+    JUSTICE = "justice"
+    LABOUR = "labour"
+    MARKET = "market"
+    CULTURE = "culture"
+    FINANCE = "finance"
+    SOCIAL_AFFAIRS = "social_affairs"
+    YOUTH_LEAGUE = "youth_league"
+    WOMENS_FEDERATION = "womens_federation"
+
+    @property
+    def label(self) -> str:
+        return DUTY_LABELS[self]
+
+
+DUTY_LABELS = {
+    DutyCode.EDUCATION_OFFICE: "基础教育办公室",
+    DutyCode.PARTY_OFFICE: "党政办",
+    DutyCode.DISCIPLINE: "纪委",
+    DutyCode.POLICE: "派出所",
+    DutyCode.JUSTICE: "司法所",
+    DutyCode.LABOUR: "社保中心（劳动）",
+    DutyCode.MARKET: "市场监管分局",
+    DutyCode.CULTURE: "文化站",
+    DutyCode.FINANCE: "财政分局",
+    DutyCode.SOCIAL_AFFAIRS: "社会事务办（民政）",
+    DutyCode.YOUTH_LEAGUE: "团委",
+    DutyCode.WOMENS_FEDERATION: "妇联",
+}

@@ -1,0 +1,131 @@
+"""Townships and their units (villages, schools, classes, departments), people and memberships."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Boolean, ForeignKey, SmallInteger, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from baoxue.platform.clock import utcnow
+from baoxue.platform.db import Base, TownshipOwned
+from baoxue.platform.permissions import Role, UnitKind
+
+
+class Township(Base):
+    """The tenant. Its own row is visible to its people (and, on PostgreSQL, to nobody else)."""
+
+    __tablename__ = "townships"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80))
+    county: Mapped[str] = mapped_column(String(80), default="")
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @classmethod
+    def __scope__(cls, scope: Any) -> Any:
+        return cls.id == scope.township_id
+
+
+class Village(TownshipOwned, Base):
+    __tablename__ = "villages"
+    __table_args__ = (UniqueConstraint("township_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80))
+    code: Mapped[str] = mapped_column(String(20), default="")
+
+
+class School(TownshipOwned, Base):
+    __tablename__ = "schools"
+    __table_args__ = (UniqueConstraint("township_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80))
+    kind: Mapped[str] = mapped_column(String(20))  # see SCHOOL_KINDS
+    code: Mapped[str] = mapped_column(String(20), default="")
+    village_id: Mapped[int | None] = mapped_column(ForeignKey("villages.id"))
+
+
+SCHOOL_KINDS = {
+    "central_primary": "中心小学",
+    "primary": "小学",
+    "middle": "初级中学",
+    "nine_year": "九年一贯制学校",
+}
+
+
+class SchoolClass(TownshipOwned, Base):
+    __tablename__ = "school_classes"
+    __table_args__ = (UniqueConstraint("school_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"), index=True)
+    grade: Mapped[int] = mapped_column(SmallInteger)  # 1..9, the national grade number
+    name: Mapped[str] = mapped_column(String(40))
+    entry_year: Mapped[int] = mapped_column(SmallInteger)
+
+    @classmethod
+    def __scope__(cls, scope: Any) -> Any:
+        if scope.unit_kind == UnitKind.SCHOOL:
+            return cls.school_id == scope.unit_id
+        return None
+
+
+class Department(TownshipOwned, Base):
+    __tablename__ = "departments"
+    __table_args__ = (UniqueConstraint("township_id", "duty_code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    duty_code: Mapped[str] = mapped_column(String(40))  # baoxue.platform.permissions.DutyCode
+    name: Mapped[str] = mapped_column(String(80))
+
+
+class User(Base):
+    """A login. Global: one person may work in several townships; their memberships say where."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(64))
+    phone: Mapped[str] = mapped_column(String(20), default="")
+    password_hash: Mapped[str] = mapped_column(String(255))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(SmallInteger, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(default=None)
+    password_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Membership(TownshipOwned, Base):
+    """One role of one person in one unit of a township."""
+
+    __tablename__ = "memberships"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    role: Mapped[str] = mapped_column(String(32))  # baoxue.platform.permissions.Role
+    school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id"))
+    village_id: Mapped[int | None] = mapped_column(ForeignKey("villages.id"))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    class_id: Mapped[int | None] = mapped_column(ForeignKey("school_classes.id"))
+    title: Mapped[str] = mapped_column(String(64), default="")
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def role_enum(self) -> Role:
+        return Role(self.role)
+
+    @property
+    def unit_id(self) -> int | None:
+        kind = self.role_enum.unit_kind
+        return {
+            UnitKind.TOWNSHIP: None,
+            UnitKind.SCHOOL: self.school_id,
+            UnitKind.VILLAGE: self.village_id,
+            UnitKind.DEPARTMENT: self.department_id,
+        }[kind]
