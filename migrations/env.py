@@ -8,7 +8,7 @@ timeouts, so a migration waiting on a busy table fails instead of stalling the s
 from alembic import context
 from sqlalchemy import text
 
-from baoxue.platform.db import Base, admin_engine
+from baoxue.platform.db import Base, admin_engine, engine_for
 from baoxue.platform.models import import_all_models
 
 import_all_models()
@@ -17,12 +17,10 @@ MIGRATION_LOCK = 7_240_611  # any constant; the same for every deploy of Baoxue
 
 
 def run_migrations_online() -> None:
-    connectable = context.config.attributes.get("connection")
-    if connectable is None:
-        with admin_engine().connect() as connection:
-            _run(connection)
-    else:
-        _run(connectable)
+    url = context.config.attributes.get("url")
+    engine = engine_for(url) if url else admin_engine()
+    with engine.connect() as connection:
+        _run(connection)
 
 
 def _run(connection) -> None:

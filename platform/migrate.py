@@ -12,20 +12,21 @@ from baoxue.platform.rls import APP_ROLE
 from baoxue.platform.settings import PROJECT_ROOT, Settings, get_settings
 
 
-def alembic_config() -> Config:
+def alembic_config(settings: Settings | None = None) -> Config:
     config = Config(str(PROJECT_ROOT / "migrations" / "alembic.ini"))
     config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    config.attributes["url"] = (settings or get_settings()).migration_database_url
     return config
 
 
 def upgrade(revision: str = "head", settings: Settings | None = None) -> None:
     settings = settings or get_settings()
-    command.upgrade(alembic_config(), revision)
+    command.upgrade(alembic_config(settings), revision)
     ensure_runtime_login(settings)
 
 
 def downgrade(revision: str, settings: Settings | None = None) -> None:
-    command.downgrade(alembic_config(), revision)
+    command.downgrade(alembic_config(settings), revision)
 
 
 def current_revision(settings: Settings | None = None) -> str | None:

@@ -116,6 +116,13 @@ class Membership(TownshipOwned, Base):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
+    @classmethod
+    def __scope__(cls, scope: Any) -> Any:
+        """A school sees its own people, a village its own cadres, a department its own staff."""
+        column = {UnitKind.SCHOOL: cls.school_id, UnitKind.VILLAGE: cls.village_id,
+                  UnitKind.DEPARTMENT: cls.department_id}.get(UnitKind(scope.unit_kind))
+        return None if column is None else column == scope.unit_id
+
     @property
     def role_enum(self) -> Role:
         return Role(self.role)

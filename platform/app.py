@@ -1,0 +1,98 @@
+"""The app factory and its one core plugin, which wires every part of the shell.
+
+Each concept under `tenants/` exports `routes` from its package; the plugin iterates over
+`CONCEPTS` instead of naming controllers, so a new concept touches one line here.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from pathlib import Path
+from typing import Any
+
+from litestar import Litestar
+from litestar.config.app import AppConfig
+from litestar.config.csrf import CSRFConfig
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.plugins import InitPluginProtocol
+from litestar.static_files import create_static_files_router
+from litestar.template import TemplateConfig
+
+from baoxue.platform.auth import AuthenticationMiddleware, check_route_permission, provide_db
+from baoxue.platform.errors import EXCEPTION_HANDLERS
+from baoxue.platform.openapi_page import SchemaPage
+from baoxue.platform.settings import PROJECT_ROOT, Settings, get_settings
+
+CONCEPTS = ("tenancy", "students", "figures")
+PLATFORM_ROUTE_MODULES = ("baoxue.platform.health", "baoxue.platform.identity_routes", "baoxue.platform.audit_routes")
+
+
+class BaoxueCore(InitPluginProtocol):
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def on_app_init(self, app_config: AppConfig) -> AppConfig:
+        from baoxue.platform.models import import_all_models
+
+        import_all_models()
+        app_config.state = State({"settings": self.settings})
+        app_config.route_handlers.extend(self._routes())
+        app_config.dependencies["db"] = Provide(provide_db, sync_to_thread=False)
+        app_config.guards.append(check_route_permission)
+        app_config.middleware.insert(0, DefineMiddleware(AuthenticationMiddleware, settings=self.settings))
+        app_config.exception_handlers.update(EXCEPTION_HANDLERS)
+        app_config.template_config = TemplateConfig(
+            directory=PROJECT_ROOT / "templates", engine=JinjaTemplateEngine,
+            engine_callback=_template_globals,
+        )
+        app_config.csrf_config = CSRFConfig(
+            secret=self.settings.secret_key, cookie_secure=self.settings.is_production,
+            cookie_samesite="lax", exclude=["/api/", "/health", "/schema"],
+        )
+        app_config.openapi_config = OpenAPIConfig(
+            title="保学 Baoxue API", version="0.1.0", path="/schema", render_plugins=[SchemaPage()],
+            description="控辍保学平台接口。认证：POST /api/auth/token 获取 Bearer 令牌。",
+        )
+        app_config.on_startup.append(self._start_jobs)
+        app_config.on_shutdown.append(self._stop_jobs)
+        return app_config
+
+    def _routes(self) -> list[Any]:
+        routes: list[Any] = [
+            create_static_files_router(path="/static", directories=[PROJECT_ROOT / "platform" / "static"],
+                                       opt={"public": True}, include_in_schema=False),
+        ]
+        for module in PLATFORM_ROUTE_MODULES:
+            routes.extend(importlib.import_module(module).routes)
+        for concept in CONCEPTS:
+            routes.extend(getattr(importlib.import_module(f"baoxue.tenants.{concept}"), "routes", []))
+        return routes
+
+    def _start_jobs(self) -> None:
+        from baoxue.workers.broker import configure_broker, start_in_process_worker
+
+        configure_broker(self.settings)
+        start_in_process_worker(self.settings)
+
+    def _stop_jobs(self) -> None:
+        from baoxue.workers.broker import stop_in_process_worker
+
+        stop_in_process_worker()
+
+
+def _template_globals(engine: JinjaTemplateEngine) -> None:
+    from baoxue.platform.templating import install_globals
+
+    install_globals(engine.engine)
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or get_settings()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
+    return Litestar(plugins=[BaoxueCore(settings)], debug=False)

@@ -1,0 +1,5 @@
+"""Figures and the dashboard."""
+
+from baoxue.tenants.figures.routes import routes
+
+__all__ = ["routes"]

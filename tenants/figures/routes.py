@@ -1,0 +1,64 @@
+"""The home page (the dashboard of one's unit) and the figures API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from litestar import Request, get, post
+from litestar.response import Redirect, Template
+from sqlalchemy.orm import Session
+
+from baoxue.platform.auth import SIGNED_IN, actor_of, requires
+from baoxue.platform.permissions import Permission
+from baoxue.tenants.figures import service
+from baoxue.tenants.tenancy.service import unit_overview
+
+
+@dataclass
+class FiguresOut:
+    computed_at: datetime | None
+    data: dict[str, Any]
+
+
+@dataclass
+class JobOut:
+    key: str
+    status: str
+
+
+@get("/", opt=SIGNED_IN, include_in_schema=False, sync_to_thread=True)
+def home(request: Request[Any, Any, Any], db: Session) -> Template:
+    actor = actor_of(request)
+    context: dict[str, Any] = {"overview": None, "figures": None, "jobs": []}
+    if actor.membership is not None:
+        context["overview"] = unit_overview(db)
+        if actor.can(Permission.FIGURES_READ):
+            context["figures"] = service.latest_enrolment(db)
+        if actor.can(Permission.FIGURES_REBUILD):
+            context["jobs"] = service.recent_jobs(db)
+    return Template("figures/home.html", context=context)
+
+
+@post("/figures/rebuild", opt=requires(Permission.FIGURES_REBUILD), include_in_schema=False, sync_to_thread=True)
+def rebuild_page(db: Session) -> Redirect:
+    service.do_request_rebuild(db)
+    return Redirect(path="/")
+
+
+@get("/api/figures/enrolment", opt=requires(Permission.FIGURES_READ), summary="Latest enrolment figures",
+     sync_to_thread=True)
+def figures_api(db: Session) -> FiguresOut:
+    snapshot = service.latest_enrolment(db)
+    return FiguresOut(computed_at=snapshot.computed_at if snapshot else None, data=snapshot.data if snapshot else {})
+
+
+@post("/api/figures/rebuild", opt=requires(Permission.FIGURES_REBUILD), summary="Rebuild the figures (a job)",
+      status_code=202, sync_to_thread=True)
+def rebuild_api(db: Session) -> JobOut:
+    run = service.do_request_rebuild(db)
+    return JobOut(key=run.key, status=run.status)
+
+
+routes = [home, rebuild_page, figures_api, rebuild_api]

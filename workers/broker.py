@@ -1,0 +1,105 @@
+"""The broker: Redis when BAOXUE_REDIS_URL is set, otherwise an in-process queue and worker.
+
+Actors are declared against whatever broker is current when `baoxue.workers.actors` is first
+imported, so `configure_broker()` runs first (the app factory, the CLI and the tests call it).
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from typing import Any
+
+import dramatiq
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.brokers.stub import StubBroker
+
+from baoxue.platform.settings import Settings, get_settings
+
+log = logging.getLogger("baoxue.workers")
+_configured_for: str | None = None
+
+
+def configure_broker(settings: Settings | None = None) -> dramatiq.Broker:
+    """Install the broker the settings ask for; idempotent for the same settings."""
+    global _configured_for
+    settings = settings or get_settings()
+    wanted = settings.redis_url or "in-process"
+    if _configured_for == wanted:
+        return dramatiq.get_broker()
+    broker: dramatiq.Broker
+    if settings.redis_url:
+        broker = RedisBroker(url=settings.redis_url, socket_timeout=5, socket_connect_timeout=2)
+    else:
+        broker = StubBroker()
+        broker.emit_after("process_boot")
+    dramatiq.set_broker(broker)
+    _configured_for = wanted
+    from baoxue.workers import actors
+
+    actors.bind(broker)
+    return broker
+
+
+def broker_state(settings: Settings) -> tuple[bool, str]:
+    """Is the job queue reachable? Checked with a fresh client, never the shared one."""
+    if not settings.redis_url:
+        return (_in_process_worker is not None and _in_process_worker_alive()), "in-process"
+    import redis
+
+    try:
+        redis.Redis.from_url(settings.redis_url, socket_connect_timeout=1, socket_timeout=1).ping()
+        return True, "redis"
+    except Exception as exc:  # noqa: BLE001 - any failure means "down"
+        return False, f"redis: {type(exc).__name__}"
+
+
+def new_worker(broker: dramatiq.Broker, settings: Settings, threads: int = 2) -> dramatiq.Worker:
+    # An idle worker polls up to worker_timeout apart; 100 ms makes a job start at once.
+    return dramatiq.Worker(broker, worker_threads=threads, worker_timeout=settings.worker_timeout_ms)
+
+
+_in_process_worker: dramatiq.Worker | None = None
+
+
+def _in_process_worker_alive() -> bool:
+    worker = _in_process_worker
+    return bool(worker and any(t.is_alive() for t in getattr(worker, "workers", [])))
+
+
+def start_in_process_worker(settings: Settings | None = None) -> dramatiq.Worker | None:
+    """The embedded default: with no Redis, the web process runs its own jobs."""
+    global _in_process_worker
+    settings = settings or get_settings()
+    if settings.redis_url:
+        return None
+    broker = configure_broker(settings)
+    if _in_process_worker is None:
+        _in_process_worker = new_worker(broker, settings)
+        _in_process_worker.start()
+    return _in_process_worker
+
+
+def stop_in_process_worker() -> None:
+    global _in_process_worker
+    if _in_process_worker is not None:
+        _in_process_worker.stop(timeout=5000)
+        _in_process_worker = None
+
+
+def run_worker_forever(threads: int = 4, settings: Settings | None = None) -> None:
+    settings = settings or get_settings()
+    broker = configure_broker(settings)
+    worker = new_worker(broker, settings, threads=threads)
+    worker.start()
+    stop = threading.Event()
+
+    def _stop(*_: Any) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    log.info("worker started on %s", settings.redis_url)
+    stop.wait()
+    worker.stop()
