@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +34,9 @@ PLATFORM_ROUTE_MODULES = ("baoxue.platform.health", "baoxue.platform.identity_ro
 
 
 class BaoxueCore(InitPluginProtocol):
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, extra_routes: Sequence[Any] = ()) -> None:
         self.settings = settings
+        self.extra_routes = list(extra_routes)
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
         from baoxue.platform.models import import_all_models
@@ -71,7 +73,7 @@ class BaoxueCore(InitPluginProtocol):
             routes.extend(importlib.import_module(module).routes)
         for concept in CONCEPTS:
             routes.extend(getattr(importlib.import_module(f"baoxue.tenants.{concept}"), "routes", []))
-        return routes
+        return routes + self.extra_routes
 
     def _start_jobs(self) -> None:
         from baoxue.workers.broker import configure_broker, start_in_process_worker
@@ -91,8 +93,9 @@ def _template_globals(engine: JinjaTemplateEngine) -> None:
     install_globals(engine.engine)
 
 
-def create_app(settings: Settings | None = None) -> Litestar:
+def create_app(settings: Settings | None = None, extra_routes: Sequence[Any] = ()) -> Litestar:
+    """`extra_routes` lets a test mount a handler of its own (e.g. one that fails)."""
     settings = settings or get_settings()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
-    return Litestar(plugins=[BaoxueCore(settings)], debug=False)
+    return Litestar(plugins=[BaoxueCore(settings, extra_routes)], debug=False)

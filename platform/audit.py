@@ -20,6 +20,9 @@ class AuditEvent(Base):
     """Not `TownshipOwned`: a login failure has no township. Its RLS policy is its own."""
 
     __tablename__ = "audit_events"
+    # INSERT ... RETURNING would need the row to pass the *read* policy too, and a login
+    # failure (no township) never does; SQLAlchemy then takes the id from the sequence first.
+    __table_args__ = {"implicit_returning": False}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     township_id: Mapped[int | None] = mapped_column(ForeignKey("townships.id"), index=True)

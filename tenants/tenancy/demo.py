@@ -86,7 +86,7 @@ TOWNSHIPS = (
 )
 
 # The logins of one township: (key, role, unit, title). Unit: None for the township itself,
-# a DutyCode, ("village", index), ("school", key) or ("class", school key, grade).
+# a DutyCode, ("village", index), ("school", key) or ("class", school key, grade): class (1) of it.
 _LOGINS: tuple[tuple[str, Role, Any, str], ...] = (
     ("leader", Role.LEADER, None, "{head}、领导小组组长"),
     ("office", Role.OFFICE_STAFF, None, "领导小组办公室主任"),
@@ -122,6 +122,7 @@ _SECOND_MEMBERSHIP = {"cps_principal": (Role.OFFICE_STAFF, None, "领导小组�
 
 def _memberships_of(key: str, role: Role, unit: Any, title: str) -> list[tuple[Role, Any, str]]:
     return [(role, unit, title), *([_SECOND_MEMBERSHIP[key]] if key in _SECOND_MEMBERSHIP else [])]
+
 
 GRADE_NAMES = ("", "一年级", "二年级", "三年级", "四年级", "五年级", "六年级", "七年级", "八年级", "九年级")
 
@@ -257,6 +258,9 @@ def _pupil(rng: random.Random, plan: TownshipPlan, grade: int, village: str,
 
 # --- the seed ---------------------------------------------------------------------------------
 
+# One dict per login, for tests and the login page: username, display_name, township_code,
+# township_name, role / unit / class_name (of the first membership) and memberships (each with
+# role, unit, class_name, title) in the order they are created.
 DEMO_USERS: list[dict[str, Any]] = _demo_users()
 
 
