@@ -44,7 +44,7 @@ class BaoxueCore(InitPluginProtocol):
         import_all_models()
         app_config.state = State({"settings": self.settings})
         app_config.route_handlers.extend(self._routes())
-        app_config.dependencies["db"] = Provide(provide_db, sync_to_thread=False)
+        app_config.dependencies["db"] = Provide(provide_db)
         app_config.guards.append(check_route_permission)
         app_config.middleware.insert(0, DefineMiddleware(AuthenticationMiddleware, settings=self.settings))
         app_config.exception_handlers.update(EXCEPTION_HANDLERS)
@@ -79,12 +79,13 @@ class BaoxueCore(InitPluginProtocol):
         from baoxue.workers.broker import configure_broker, start_in_process_worker
 
         configure_broker(self.settings)
-        start_in_process_worker(self.settings)
+        self.owns_worker = start_in_process_worker(self.settings)
 
     def _stop_jobs(self) -> None:
         from baoxue.workers.broker import stop_in_process_worker
 
-        stop_in_process_worker()
+        if getattr(self, "owns_worker", False):
+            stop_in_process_worker()
 
 
 def _template_globals(engine: JinjaTemplateEngine) -> None:

@@ -31,6 +31,8 @@ log = logging.getLogger("baoxue.auth")
 
 SESSION_COOKIE = "baoxue_session"
 AUTHENTICATED = "authenticated"
+# Litestar's OpenAPI routes take no `opt`; the API description is public.
+PUBLIC_PREFIXES = ("/schema",)
 
 
 def requires(permission: Permission | str) -> dict[str, Any]:
@@ -95,7 +97,7 @@ class AuthenticationMiddleware:
 def check_route_permission(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
     """The one guard: reads what the route declared and the actor on the connection; no query."""
     opt = handler.opt
-    if opt.get("public") or connection.scope.get("path", "").startswith("/schema"):
+    if opt.get("public") or connection.scope.get("path", "").startswith(PUBLIC_PREFIXES):
         return
     actor: Actor | None = connection.scope.get("user")
     if actor is None:

@@ -166,8 +166,9 @@ def tenant_session(context: TenantContext, settings: Settings | None = None) -> 
 def cross_township_session(reason: str, settings: Settings | None = None) -> Iterator[Session]:
     """The one escape over the township wall, for deliberate cross-township work.
 
-    It connects as the owner (BAOXUE_DATABASE_ADMIN_URL), which row-level security does not
-    restrict, and turns the service-layer scope off. Callers name their reason; the ones that
+    It connects with BAOXUE_DATABASE_ADMIN_URL, which must be a superuser or a BYPASSRLS role
+    (FORCE ROW LEVEL SECURITY binds a plain table owner too), and turns the service-layer scope
+    off. Callers name their reason; the ones that
     act for a person write an audit row. Used by: the demo seed, creating a township.
     """
     if not reason:

@@ -25,7 +25,7 @@ def health_report(settings: Any) -> tuple[int, dict[str, Any]]:
     return (200 if ok else 503), body
 
 
-@get("/health", opt=PUBLIC, summary="Database and job-queue state", sync_to_thread=False)
+@get("/health", opt=PUBLIC, summary="Database and job-queue state")
 async def health(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
     status, body = await anyio.to_thread.run_sync(health_report, request.app.state.settings)
     return Response(content=body, status_code=status)

@@ -14,7 +14,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy.orm import Session
 
 from baoxue.platform.auth import PUBLIC, SESSION_COOKIE, SIGNED_IN, actor_of
-from baoxue.platform.errors import InvalidInput
+from baoxue.platform.errors import InvalidInput, not_found
 from baoxue.platform.identity import (
     Actor,
     LoginRefused,
@@ -83,7 +83,7 @@ def switch_membership(request: Request[Any, Any, Any], db: Session, data: Form) 
     except ValueError:
         membership_id = 0
     if not do_switch_membership(db, actor_of(request), membership_id):
-        raise InvalidInput({"membership_id": "请选择您本人的一个身份。"})
+        raise not_found()
     return Redirect(path="/")
 
 
@@ -179,24 +179,25 @@ def api_token(request: Request[Any, Any, Any], db: Session, data: TokenRequest) 
     return TokenOut(token=secret, token_type="Bearer", expires_at=row.expires_at, me=_me(actor))
 
 
-@delete("/api/auth/token", opt=SIGNED_IN, summary="Log out: revoke this token", sync_to_thread=True)
+@delete("/api/auth/token", opt={**SIGNED_IN, "isolation": "self"}, summary="Log out: revoke this token", sync_to_thread=True)
 def api_revoke(request: Request[Any, Any, Any], db: Session) -> None:
     do_logout(db, actor_of(request))
 
 
-@get("/api/me", opt=SIGNED_IN, summary="Who I am, my memberships and permissions", sync_to_thread=False)
+@get("/api/me", opt={**SIGNED_IN, "isolation": "self"}, summary="Who I am, my memberships and permissions")
 async def api_me(request: Request[Any, Any, Any]) -> MeOut:
     return _me(actor_of(request))
 
 
-@post("/api/me/membership", opt=SIGNED_IN, summary="Act in another of my memberships", sync_to_thread=True)
+@post("/api/me/membership", opt={**SIGNED_IN, "probe": {"membership_id": "$membership"}},
+      summary="Act in another of my memberships", sync_to_thread=True)
 def api_switch(request: Request[Any, Any, Any], db: Session, data: SwitchRequest) -> dict[str, int]:
     if not do_switch_membership(db, actor_of(request), data.membership_id):
-        raise InvalidInput({"membership_id": "请选择您本人的一个身份。"})
+        raise not_found()  # someone else's membership is as absent as a missing one
     return {"membership_id": data.membership_id}
 
 
-@post("/api/me/password", opt=SIGNED_IN, summary="Change my password", sync_to_thread=True)
+@post("/api/me/password", opt={**SIGNED_IN, "isolation": "self"}, summary="Change my password", sync_to_thread=True)
 def api_password(request: Request[Any, Any, Any], db: Session, data: PasswordRequest) -> dict[str, str]:
     errors = do_change_password(db, actor_of(request), data.current_password, data.new_password)
     if errors:

@@ -130,11 +130,12 @@ def client(app: Any) -> Iterator[Any]:
 @pytest.fixture(scope="session")
 def worker(demo: Any) -> Iterator[Any]:
     """A real dramatiq worker on the configured broker (Redis on PostgreSQL runs)."""
-    from baoxue.workers.broker import configure_broker, new_worker, start_in_process_worker
+    from baoxue.workers.broker import configure_broker, in_process_worker, new_worker, start_in_process_worker
 
     broker = configure_broker(demo)
     if not demo.redis_url:
-        yield start_in_process_worker(demo)
+        start_in_process_worker(demo)
+        yield in_process_worker()
         return
     w = new_worker(broker, demo)
     w.start()

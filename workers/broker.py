@@ -68,16 +68,25 @@ def _in_process_worker_alive() -> bool:
     return bool(worker and any(t.is_alive() for t in getattr(worker, "workers", [])))
 
 
-def start_in_process_worker(settings: Settings | None = None) -> dramatiq.Worker | None:
-    """The embedded default: with no Redis, the web process runs its own jobs."""
+def start_in_process_worker(settings: Settings | None = None) -> bool:
+    """The embedded default: with no Redis, the web process runs its own jobs.
+
+    Returns whether this call started the worker; only the starter stops it, so a second app
+    in the same process (tests) cannot stop the first one's worker.
+    """
     global _in_process_worker
     settings = settings or get_settings()
     if settings.redis_url:
-        return None
+        return False
     broker = configure_broker(settings)
-    if _in_process_worker is None:
-        _in_process_worker = new_worker(broker, settings)
-        _in_process_worker.start()
+    if _in_process_worker is not None:
+        return False
+    _in_process_worker = new_worker(broker, settings)
+    _in_process_worker.start()
+    return True
+
+
+def in_process_worker() -> dramatiq.Worker | None:
     return _in_process_worker
 
 

@@ -54,7 +54,7 @@ def figures_api(db: Session) -> FiguresOut:
     return FiguresOut(computed_at=snapshot.computed_at if snapshot else None, data=snapshot.data if snapshot else {})
 
 
-@post("/api/figures/rebuild", opt=requires(Permission.FIGURES_REBUILD), summary="Rebuild the figures (a job)",
+@post("/api/figures/rebuild", opt={**requires(Permission.FIGURES_REBUILD), "probe": {}}, summary="Rebuild the figures (a job)",
       status_code=202, sync_to_thread=True)
 def rebuild_api(db: Session) -> JobOut:
     run = service.do_request_rebuild(db)

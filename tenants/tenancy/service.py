@@ -2,22 +2,67 @@
 
 Lookups name their township (`get_*_in_township`); routes call `access_*`, which fetch through
 the scope and answer "missing", "another township's" and "not yours" with the same 404.
+
+Every write is a `do_*` function: it validates (raising `InvalidInput` naming the field, in
+Chinese), resolves any unit it refers to through `access` (another township's id is a 404,
+never a hint that the id exists), writes its audit row in the same transaction, and flushes.
+It never commits: the request (or the import) is the transaction, so a refused write leaves
+nothing behind. The `*_problem` validators are pure and shared with the Excel import.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from baoxue.platform import audit
+from baoxue.platform.clock import clock
 from baoxue.platform.db import tenant_of
-from baoxue.platform.errors import not_found
+from baoxue.platform.errors import InvalidInput, not_found
+from baoxue.platform.identity import hash_password, password_problem
+from baoxue.platform.permissions import DUTY_LABELS, ROLE_LABELS, DutyCode, Role, UnitKind
 from baoxue.tenants.students.models import Student
-from baoxue.tenants.tenancy.models import Department, Membership, School, SchoolClass, Township, Village
+from baoxue.tenants.tenancy.models import (
+    SCHOOL_KINDS,
+    Department,
+    Membership,
+    School,
+    SchoolClass,
+    Township,
+    User,
+    Village,
+)
 
 M = TypeVar("M")
 
+# Grades a school of each kind teaches (national grade numbers: 1–6 primary, 7–9 junior middle).
+SCHOOL_GRADES: dict[str, range] = {
+    "central_primary": range(1, 7),
+    "primary": range(1, 7),
+    "middle": range(7, 10),
+    "nine_year": range(1, 10),
+}
+GRADE_NAMES = ("", "一年级", "二年级", "三年级", "四年级", "五年级", "六年级", "七年级", "八年级", "九年级")
+FIRST_ENTRY_YEAR = 2000
+
+VILLAGE_FIELDS = ("name", "code")
+SCHOOL_FIELDS = ("name", "kind", "code", "village_id")
+CLASS_FIELDS = ("grade", "name", "entry_year")  # a class never moves to another school
+DEPARTMENT_FIELDS = ("duty_code", "name")
+UNIT_FIELDS = ("school_id", "village_id", "department_id", "class_id")
+
+_USERNAME = re.compile(r"^[A-Za-z0-9_.\-]{3,64}$")
+_MOBILE = re.compile(r"^1\d{10}$")
+_LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}$")
+
+
+# --- lookups ---------------------------------------------------------------------------------
 
 def get_in_township(session: Session, model: type[M], object_id: int) -> M | None:
     """The one raw lookup by id: filtered by the township and the actor's scope (the listener)."""
@@ -33,6 +78,19 @@ def access(session: Session, model: type[M], object_id: int) -> M:
     if found is None:
         raise not_found()
     return found
+
+
+def access_user(session: Session, user_id: int) -> User:
+    """A person who has (or had) a membership in this township and the actor's scope, or 404.
+
+    Users are global, so "of this township" is decided by the scoped memberships table: an id
+    of another township's person answers exactly like a missing one.
+    """
+    member = session.scalar(select(Membership.id).where(Membership.user_id == user_id).limit(1))
+    user = session.get(User, user_id) if member is not None else None
+    if user is None:
+        raise not_found()
+    return user
 
 
 def current_township(session: Session) -> Township:
@@ -63,3 +121,565 @@ def unit_overview(session: Session) -> dict[str, Any]:
         "villages": session.scalar(select(func.count(Village.id))) or 0,
         "people": session.scalar(select(func.count(Membership.id))) or 0,
     }
+
+
+# --- reads for lists: one query each -----------------------------------------------------------
+
+def list_villages(session: Session) -> list[Village]:
+    return list(session.scalars(select(Village).order_by(Village.code, Village.name, Village.id)))
+
+
+def list_schools(session: Session) -> list[School]:
+    return list(session.scalars(select(School).order_by(School.id)))
+
+
+def list_classes(session: Session, school_id: int | None = None) -> list[SchoolClass]:
+    query = select(SchoolClass).order_by(SchoolClass.school_id, SchoolClass.grade, SchoolClass.name)
+    if school_id is not None:
+        query = query.where(SchoolClass.school_id == school_id)
+    return list(session.scalars(query))
+
+
+def list_departments(session: Session) -> list[Department]:
+    return list(session.scalars(select(Department).order_by(Department.id)))
+
+
+@dataclass(frozen=True)
+class PersonRow:
+    """One membership with its person and the names of its units: a row of the people list."""
+
+    membership_id: int
+    user_id: int
+    username: str
+    display_name: str
+    phone: str
+    role: Role
+    title: str
+    is_active: bool
+    school_id: int | None
+    school_name: str
+    village_id: int | None
+    village_name: str
+    department_id: int | None
+    department_name: str
+    class_id: int | None
+    class_name: str
+
+    @property
+    def role_label(self) -> str:
+        return self.role.label
+
+    @property
+    def unit_kind(self) -> UnitKind:
+        return self.role.unit_kind
+
+    @property
+    def unit_id(self) -> int | None:
+        return {UnitKind.SCHOOL: self.school_id, UnitKind.VILLAGE: self.village_id,
+                UnitKind.DEPARTMENT: self.department_id}.get(self.unit_kind)
+
+    @property
+    def unit_name(self) -> str:
+        return {UnitKind.SCHOOL: self.school_name, UnitKind.VILLAGE: self.village_name,
+                UnitKind.DEPARTMENT: self.department_name}.get(self.unit_kind, "")
+
+
+_UNIT_ORDER = {UnitKind.TOWNSHIP: 0, UnitKind.DEPARTMENT: 1, UnitKind.VILLAGE: 2, UnitKind.SCHOOL: 3}
+_ROLE_ORDER = {role: i for i, role in enumerate(Role)}
+
+
+def list_people(session: Session, *, user_id: int | None = None, active_only: bool = True) -> list[PersonRow]:
+    """Memberships in scope joined with their person and unit names, in one query.
+
+    The scope listener narrows memberships (a principal sees their own school's) and adds the
+    township to every outer-joined unit, so a name can never come from another township.
+    """
+    query = (
+        select(Membership, User.username, User.display_name, User.phone, School.name, Village.name,
+               Department.name, SchoolClass.name)
+        .join(User, User.id == Membership.user_id)
+        .outerjoin(School, School.id == Membership.school_id)
+        .outerjoin(Village, Village.id == Membership.village_id)
+        .outerjoin(Department, Department.id == Membership.department_id)
+        .outerjoin(SchoolClass, SchoolClass.id == Membership.class_id)
+    )
+    if active_only:
+        query = query.where(Membership.is_active.is_(True))
+    if user_id is not None:
+        query = query.where(Membership.user_id == user_id)
+    rows = [
+        PersonRow(
+            membership_id=m.id, user_id=m.user_id, username=username, display_name=display_name,
+            phone=phone or "", role=Role(m.role), title=m.title, is_active=m.is_active,
+            school_id=m.school_id, school_name=school or "", village_id=m.village_id, village_name=village or "",
+            department_id=m.department_id, department_name=department or "", class_id=m.class_id,
+            class_name=klass or "",
+        )
+        for m, username, display_name, phone, school, village, department, klass in session.execute(query)
+    ]
+    # Sorted here rather than in SQL: NULL ordering differs between PostgreSQL and SQLite.
+    rows.sort(key=lambda r: (_UNIT_ORDER[r.unit_kind], r.unit_name, _ROLE_ORDER[r.role], r.class_name,
+                             r.username))
+    return rows
+
+
+# --- pure validators (shared with the Excel import) --------------------------------------------
+
+def text_problem(value: str, *, label: str, max_length: int, required: bool = True) -> str | None:
+    if required and not value:
+        return f"{label}不能为空。"
+    if len(value) > max_length:
+        return f"{label}不能超过 {max_length} 个字。"
+    return None
+
+
+def kind_problem(kind: str) -> str | None:
+    if kind not in SCHOOL_KINDS:
+        return "学校类型无效，应为：" + "、".join(SCHOOL_KINDS.values()) + "。"
+    return None
+
+
+def grade_problem(kind: str, grade: Any) -> str | None:
+    if not isinstance(grade, int) or isinstance(grade, bool) or not 1 <= grade <= 9:
+        return "年级应为 1 到 9 的整数（一年级到九年级）。"
+    allowed = SCHOOL_GRADES.get(kind)
+    if allowed is not None and grade not in allowed:
+        return (f"{SCHOOL_KINDS[kind]}只有{GRADE_NAMES[allowed[0]]}到{GRADE_NAMES[allowed[-1]]}，"
+                f"不能设{GRADE_NAMES[grade]}。")
+    return None
+
+
+def entry_year_problem(year: Any) -> str | None:
+    last = clock.today().year + 1
+    if not isinstance(year, int) or isinstance(year, bool) or not FIRST_ENTRY_YEAR <= year <= last:
+        return f"入学年份应为 {FIRST_ENTRY_YEAR} 到 {last} 之间的四位年份。"
+    return None
+
+
+def username_problem(username: str) -> str | None:
+    if not username:
+        return "用户名不能为空。"
+    if not _USERNAME.match(username):
+        return "用户名只能由字母、数字、下划线、点和连字符组成，长度 3 到 64 个字符。"
+    return None
+
+
+def phone_problem(phone: str) -> str | None:
+    if phone and not (_MOBILE.match(phone) or _LANDLINE.match(phone)):
+        return "手机号格式不正确：应为 11 位手机号，或带区号的固定电话（如 0851-12345678）。"
+    return None
+
+
+def initial_password_problem(password: str) -> str | None:
+    problem = password_problem(password)
+    return problem.replace("新密码", "初始密码") if problem else None
+
+
+def username_taken(session: Session, usernames: Iterable[str]) -> set[str]:
+    """Which of these usernames exist in ANY township (users are global), compared lower-cased."""
+    wanted = {u.lower() for u in usernames if u}
+    if not wanted:
+        return set()
+    return {u.lower() for u in session.scalars(select(User.username).where(func.lower(User.username).in_(wanted)))}
+
+
+# --- small helpers for writes ------------------------------------------------------------------
+
+def _clean(value: Any) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def _raise_if(errors: dict[str, str]) -> None:
+    if errors:
+        raise InvalidInput(errors)
+
+
+def _check_fields(changes: dict[str, Any], allowed: tuple[str, ...]) -> None:
+    unknown = set(changes) - set(allowed)
+    if unknown:
+        # A programming error (a route passing an unvetted body), not a user's mistake.
+        raise TypeError(f"unknown fields: {sorted(unknown)}")
+
+
+def _values(obj: Any, fields: tuple[str, ...]) -> dict[str, Any]:
+    return {f: getattr(obj, f) for f in fields}
+
+
+def _township_id(session: Session) -> int:
+    township_id = tenant_of(session).township_id
+    if township_id is None:
+        raise RuntimeError("a tenancy write needs a township in the session's context")
+    return township_id
+
+
+def _name_taken(session: Session, model: Any, name: str, *, exclude: Any = None, **where: Any) -> bool:
+    query = select(model.id).where(model.name == name, *(getattr(model, k) == v for k, v in where.items()))
+    if exclude is not None:
+        query = query.where(model.id != exclude.id)
+    return session.scalar(query.limit(1)) is not None
+
+
+def _create(session: Session, obj: Any, event: str, fields: tuple[str, ...]) -> Any:
+    session.add(obj)
+    session.flush()
+    audit.record(session, event, entity=obj, changes=_values(obj, fields))
+    return obj
+
+
+def _update(session: Session, obj: Any, wanted: dict[str, Any], event: str) -> Any:
+    """Apply the changed fields and audit them as {"field": [old, new]}; nothing changed, nothing written."""
+    changed = audit.diff(_values(obj, tuple(wanted)), wanted)
+    if not changed:
+        return obj
+    for field, (_old, new) in changed.items():
+        setattr(obj, field, new)
+    session.flush()
+    audit.record(session, event, entity=obj, changes=changed)
+    return obj
+
+
+# --- villages ----------------------------------------------------------------------------------
+
+def _village_errors(session: Session, values: dict[str, Any], existing: Village | None) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if problem := text_problem(values["name"], label="名称", max_length=80):
+        errors["name"] = problem
+    elif _name_taken(session, Village, values["name"], exclude=existing):
+        errors["name"] = f"本乡镇已有名为“{values['name']}”的村委会。"
+    if problem := text_problem(values["code"], label="编码", max_length=20, required=False):
+        errors["code"] = problem
+    return errors
+
+
+def do_create_village(session: Session, *, name: str, code: str = "") -> Village:
+    values = {"name": _clean(name), "code": _clean(code)}
+    _raise_if(_village_errors(session, values, None))
+    return _create(session, Village(township_id=_township_id(session), **values), "tenancy:village:created",
+                   VILLAGE_FIELDS)
+
+
+def do_update_village(session: Session, village: Village, **changes: Any) -> Village:
+    _check_fields(changes, VILLAGE_FIELDS)
+    values = {**_values(village, VILLAGE_FIELDS), **{k: _clean(v) for k, v in changes.items()}}
+    _raise_if(_village_errors(session, values, village))
+    return _update(session, village, values, "tenancy:village:updated")
+
+
+# --- schools -----------------------------------------------------------------------------------
+
+def _school_errors(session: Session, values: dict[str, Any], existing: School | None) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if problem := text_problem(values["name"], label="名称", max_length=80):
+        errors["name"] = problem
+    elif _name_taken(session, School, values["name"], exclude=existing):
+        errors["name"] = f"本乡镇已有名为“{values['name']}”的学校。"
+    if problem := kind_problem(values["kind"]):
+        errors["kind"] = problem
+    elif existing is not None and values["kind"] != existing.kind:
+        if problem := _kind_change_problem(session, existing, values["kind"]):
+            errors["kind"] = problem
+    if problem := text_problem(values["code"], label="编码", max_length=20, required=False):
+        errors["code"] = problem
+    return errors
+
+
+def _kind_change_problem(session: Session, school: School, kind: str) -> str | None:
+    """A school cannot become a kind that does not teach the grades its classes are in."""
+    grades = session.scalars(select(SchoolClass.grade).where(SchoolClass.school_id == school.id).distinct())
+    wrong = sorted(g for g in grades if g not in SCHOOL_GRADES[kind])
+    if wrong:
+        return f"该校已有{GRADE_NAMES[wrong[0]]}的班级，不能改为{SCHOOL_KINDS[kind]}。"
+    return None
+
+
+def _school_village(session: Session, village_id: Any) -> int | None:
+    # access() 404s for another township's village: the id is never confirmed to exist.
+    return None if village_id is None else access(session, Village, village_id).id
+
+
+def do_create_school(session: Session, *, name: str, kind: str, code: str = "",
+                     village_id: int | None = None) -> School:
+    values = {"name": _clean(name), "kind": _clean(kind), "code": _clean(code),
+              "village_id": _school_village(session, village_id)}
+    _raise_if(_school_errors(session, values, None))
+    return _create(session, School(township_id=_township_id(session), **values), "tenancy:school:created",
+                   SCHOOL_FIELDS)
+
+
+def do_update_school(session: Session, school: School, **changes: Any) -> School:
+    _check_fields(changes, SCHOOL_FIELDS)
+    cleaned = {k: (v if k == "village_id" else _clean(v)) for k, v in changes.items()}
+    if "village_id" in cleaned:
+        cleaned["village_id"] = _school_village(session, cleaned["village_id"])
+    values = {**_values(school, SCHOOL_FIELDS), **cleaned}
+    _raise_if(_school_errors(session, values, school))
+    return _update(session, school, values, "tenancy:school:updated")
+
+
+# --- classes -----------------------------------------------------------------------------------
+
+def _class_errors(session: Session, school: School, values: dict[str, Any],
+                  existing: SchoolClass | None) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if problem := grade_problem(school.kind, values["grade"]):
+        errors["grade"] = problem
+    if problem := text_problem(values["name"], label="班级名称", max_length=40):
+        errors["name"] = problem
+    elif _name_taken(session, SchoolClass, values["name"], exclude=existing, school_id=school.id):
+        errors["name"] = f"{school.name}已有名为“{values['name']}”的班级。"
+    if problem := entry_year_problem(values["entry_year"]):
+        errors["entry_year"] = problem
+    return errors
+
+
+def do_create_class(session: Session, *, school_id: int, grade: int, name: str, entry_year: int) -> SchoolClass:
+    school = access(session, School, school_id)
+    values = {"grade": grade, "name": _clean(name), "entry_year": entry_year}
+    _raise_if(_class_errors(session, school, values, None))
+    return _create(session, SchoolClass(township_id=_township_id(session), school_id=school.id, **values),
+                   "tenancy:class:created", ("school_id", *CLASS_FIELDS))
+
+
+def do_update_class(session: Session, school_class: SchoolClass, **changes: Any) -> SchoolClass:
+    _check_fields(changes, CLASS_FIELDS)
+    school = access(session, School, school_class.school_id)
+    cleaned = {k: (_clean(v) if k == "name" else v) for k, v in changes.items()}
+    values = {**_values(school_class, CLASS_FIELDS), **cleaned}
+    _raise_if(_class_errors(session, school, values, school_class))
+    return _update(session, school_class, values, "tenancy:class:updated")
+
+
+# --- departments -------------------------------------------------------------------------------
+
+def _department_errors(session: Session, values: dict[str, Any], existing: Department | None) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if values["duty_code"] not in DUTY_LABELS:
+        errors["duty_code"] = "部门职能无效，请从列表中选择。"
+    else:
+        query = select(Department.id).where(Department.duty_code == values["duty_code"])
+        if existing is not None:
+            query = query.where(Department.id != existing.id)
+        if session.scalar(query.limit(1)) is not None:
+            errors["duty_code"] = f"本乡镇已有负责“{DutyCode(values['duty_code']).label}”的部门。"
+    if problem := text_problem(values["name"], label="部门名称", max_length=80):
+        errors["name"] = problem
+    elif _name_taken(session, Department, values["name"], exclude=existing):
+        errors["name"] = f"本乡镇已有名为“{values['name']}”的部门。"
+    return errors
+
+
+def do_create_department(session: Session, *, duty_code: str, name: str = "") -> Department:
+    duty_code = _clean(duty_code)
+    # A blank name takes the duty's usual name (派出所, 司法所, ...): what nearly every township uses.
+    values = {"duty_code": duty_code, "name": _clean(name) or DUTY_LABELS.get(duty_code, "")}
+    _raise_if(_department_errors(session, values, None))
+    return _create(session, Department(township_id=_township_id(session), **values),
+                   "tenancy:department:created", DEPARTMENT_FIELDS)
+
+
+def do_update_department(session: Session, department: Department, **changes: Any) -> Department:
+    _check_fields(changes, DEPARTMENT_FIELDS)
+    values = {**_values(department, DEPARTMENT_FIELDS), **{k: _clean(v) for k, v in changes.items()}}
+    _raise_if(_department_errors(session, values, department))
+    return _update(session, department, values, "tenancy:department:updated")
+
+
+# --- people ------------------------------------------------------------------------------------
+
+def _person_values(username: str, display_name: str, phone: str) -> dict[str, str]:
+    return {"username": _clean(username), "display_name": _clean(display_name), "phone": _clean(phone)}
+
+
+def _person_errors(session: Session, values: dict[str, str], password: str) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if problem := username_problem(values["username"]):
+        errors["username"] = problem
+    elif username_taken(session, [values["username"]]):
+        errors["username"] = "用户名已被使用。"
+    if problem := text_problem(values["display_name"], label="姓名", max_length=64):
+        errors["display_name"] = problem
+    if problem := phone_problem(values["phone"]):
+        errors["phone"] = problem
+    if problem := initial_password_problem(password or ""):
+        errors["password"] = problem
+    return errors
+
+
+def _insert_person(session: Session, values: dict[str, str], password: str) -> User:
+    user = User(password_hash=hash_password(password), **values)
+    try:
+        # A savepoint: if another request took the username since our check, the unique
+        # constraint refuses it and the outer transaction stays usable for the error answer.
+        with session.begin_nested():
+            session.add(user)
+            session.flush()
+    except IntegrityError:
+        raise InvalidInput({"username": "用户名已被使用。"}) from None
+    audit.record(session, "tenancy:person:created", entity=user,
+                 changes={"username": user.username, "display_name": user.display_name})
+    return user
+
+
+def do_create_person(session: Session, *, username: str, display_name: str, phone: str = "",
+                     password: str) -> User:
+    """A login. Usernames are global (the users table has no township); the password is hashed."""
+    values = _person_values(username, display_name, phone)
+    _raise_if(_person_errors(session, values, password))
+    return _insert_person(session, values, password)
+
+
+# --- memberships -------------------------------------------------------------------------------
+
+@dataclass
+class _Units:
+    school: School | None = None
+    village: Village | None = None
+    department: Department | None = None
+    school_class: SchoolClass | None = None
+
+
+_UNIT_WORDS = {"school_id": "学校", "village_id": "村委会", "department_id": "部门", "class_id": "班级"}
+_NEEDED_FIELD = {UnitKind.SCHOOL: "school_id", UnitKind.VILLAGE: "village_id", UnitKind.DEPARTMENT: "department_id"}
+
+
+def _resolve_units(session: Session, *, school_id: int | None, village_id: int | None,
+                   department_id: int | None, class_id: int | None) -> _Units:
+    """Every id given is looked up in this township first: another township's id is a 404."""
+    units = _Units(
+        school=access(session, School, school_id) if school_id is not None else None,
+        village=access(session, Village, village_id) if village_id is not None else None,
+        department=access(session, Department, department_id) if department_id is not None else None,
+        school_class=access(session, SchoolClass, class_id) if class_id is not None else None,
+    )
+    if units.school is None and units.school_class is not None:
+        # A class names its school: a class teacher's form may give only the class.
+        units.school = access(session, School, units.school_class.school_id)
+    return units
+
+
+def _parse_role(role: Any) -> Role | None:
+    try:
+        return Role(_clean(role))
+    except ValueError:
+        return None
+
+
+def _membership_errors(session: Session, role: Role | None, units: _Units, given: dict[str, Any],
+                       title: str, user: User | None) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if problem := text_problem(title, label="职务", max_length=64, required=False):
+        errors["title"] = problem
+    if role is None:
+        errors["role"] = "角色无效，请从列表中选择。"
+        return errors
+    kind = role.unit_kind
+    needed = _NEEDED_FIELD.get(kind)
+    allowed = {needed, "class_id"} if role == Role.CLASS_TEACHER else {needed}
+    if kind == UnitKind.SCHOOL and given.get("class_id") is not None and "school_id" not in given:
+        given = {**given, "school_id": units.school.id if units.school else None}
+    for field, value in given.items():
+        if value is not None and field not in allowed:
+            if field == "class_id":
+                errors[field] = "只有班主任需要选择班级。"
+            else:
+                errors[field] = f"{role.label}不属于某个{_UNIT_WORDS[field]}，请不要选择{_UNIT_WORDS[field]}。"
+    if needed is not None and given.get(needed) is None and needed not in errors:
+        errors[needed] = f"{role.label}需要选择所属{_UNIT_WORDS[needed]}。"
+    school, klass = units.school, units.school_class
+    if klass is not None and school is not None and klass.school_id != school.id and "class_id" not in errors:
+        errors["class_id"] = "所选班级不属于所选学校。"
+    if not errors and user is not None and _has_membership(session, user, role, units):
+        errors["role"] = f"该人员在这个单位已经是{role.label}。"
+    return errors
+
+
+def _unit_columns(role: Role, units: _Units) -> dict[str, int | None]:
+    kind = role.unit_kind
+    return {
+        "school_id": units.school.id if kind == UnitKind.SCHOOL and units.school else None,
+        "village_id": units.village.id if kind == UnitKind.VILLAGE and units.village else None,
+        "department_id": units.department.id if kind == UnitKind.DEPARTMENT and units.department else None,
+        "class_id": units.school_class.id if role == Role.CLASS_TEACHER and units.school_class else None,
+    }
+
+
+def _has_membership(session: Session, user: User, role: Role, units: _Units) -> bool:
+    columns = _unit_columns(role, units)
+    query = select(Membership.id).where(Membership.user_id == user.id, Membership.role == role.value,
+                                        Membership.is_active.is_(True))
+    for field, value in columns.items():
+        column = getattr(Membership, field)
+        query = query.where(column.is_(None) if value is None else column == value)
+    return session.scalar(query.limit(1)) is not None
+
+
+def _insert_membership(session: Session, user: User, role: Role, units: _Units, title: str) -> Membership:
+    columns = _unit_columns(role, units)
+    membership = Membership(township_id=_township_id(session), user_id=user.id, role=role.value, title=title,
+                            **columns)
+    session.add(membership)
+    session.flush()
+    audit.record(session, "tenancy:membership:added", entity=membership,
+                 changes={"user_id": user.id, "username": user.username, "role": role.value, "title": title,
+                          **columns})
+    return membership
+
+
+def _given_units(school_id: int | None, village_id: int | None, department_id: int | None,
+                 class_id: int | None) -> dict[str, Any]:
+    return {"school_id": school_id, "village_id": village_id, "department_id": department_id,
+            "class_id": class_id}
+
+
+def do_add_membership(session: Session, *, user: User, role: str | Role, school_id: int | None = None,
+                      village_id: int | None = None, department_id: int | None = None,
+                      class_id: int | None = None, title: str = "") -> Membership:
+    """Give a person a role in a unit of this township (a class teacher needs a school)."""
+    given = _given_units(school_id, village_id, department_id, class_id)
+    units = _resolve_units(session, **given)
+    parsed, title = _parse_role(role), _clean(title)
+    _raise_if(_membership_errors(session, parsed, units, given, title, user))
+    assert parsed is not None
+    return _insert_membership(session, user, parsed, units, title)
+
+
+def do_create_person_with_membership(
+    session: Session, *, username: str, display_name: str, phone: str = "", password: str, role: str | Role,
+    school_id: int | None = None, village_id: int | None = None, department_id: int | None = None,
+    class_id: int | None = None, title: str = "",
+) -> tuple[User, Membership]:
+    """A new person and their first role, all or nothing; every problem of both is reported at once.
+
+    Units are resolved before anything else, so another township's id answers 404 whatever
+    else is wrong with the request.
+    """
+    given = _given_units(school_id, village_id, department_id, class_id)
+    units = _resolve_units(session, **given)
+    values = _person_values(username, display_name, phone)
+    parsed, title = _parse_role(role), _clean(title)
+    errors = {**_membership_errors(session, parsed, units, given, title, None),
+              **_person_errors(session, values, password)}
+    _raise_if(errors)
+    assert parsed is not None
+    user = _insert_person(session, values, password)
+    return user, _insert_membership(session, user, parsed, units, title)
+
+
+def do_deactivate_membership(session: Session, membership: Membership) -> Membership:
+    """End a role (the row stays, for the audit trail and old records); idempotent."""
+    if not membership.is_active:
+        return membership
+    actor = tenant_of(session).extra.get("actor")
+    if actor is not None and getattr(actor, "membership_id", None) == membership.id:
+        # Ending the role one is acting in would lock the administrator out mid-request.
+        raise InvalidInput({"membership_id": "不能停用您当前正在使用的身份。"})
+    membership.is_active = False
+    session.flush()
+    audit.record(session, "tenancy:membership:deactivated", entity=membership,
+                 changes={"user_id": membership.user_id, "role": membership.role, "is_active": [True, False]})
+    return membership
+
+
+def role_choices() -> list[tuple[str, str]]:
+    """(value, Chinese label) of every role an administrator may give, in the enum's order."""
+    return [(role.value, ROLE_LABELS[role]) for role in Role]

@@ -1,0 +1,256 @@
+"""The isolation matrix: every role of 板当镇 against every API route the app has.
+
+Routes are enumerated from the app itself, so a new route cannot escape: each must be public,
+a route about oneself (`isolation="self"`), a read, or a write that declares a `probe` body.
+For each persona of township A:
+* path ids and `$placeholders` of the probe are filled with township B's ids → 403 or 404;
+* for personas scoped to a school, village or department, with a sibling unit's ids inside A
+  (students, classes, memberships: what a unit owns; the township's structure itself —
+  village and school names — is readable by everyone in the township by design) → 403 or 404;
+* lists never show B's names; nothing of A or B changes; every refusal is audited.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from litestar.routes import HTTPRoute
+from sqlalchemy import func, select
+
+from baoxue.platform.audit import AuditEvent
+from baoxue.platform.auth import PUBLIC_PREFIXES
+from baoxue.platform.db import cross_township_session
+from baoxue.platform.permissions import Role
+from baoxue.tenants.students.models import Student
+from baoxue.tenants.tenancy.demo import DEMO_USERS
+from baoxue.tenants.tenancy.models import Department, Membership, School, SchoolClass, Township, User, Village
+
+PARAM_KINDS = {"village_id": "village", "school_id": "school", "class_id": "class", "department_id": "department",
+               "membership_id": "membership", "user_id": "user", "student_id": "student"}
+UNIT_OWNED = {"class", "student", "membership", "user"}  # what a sibling unit owns
+REFUSED = {403, 404}
+FINGERPRINTED = (Village, School, SchoolClass, Department, Membership, Student, Township)
+
+
+@dataclass(frozen=True)
+class Probe:
+    method: str
+    path: str
+    handler: Any
+
+    @property
+    def params(self) -> list[str]:
+        return re.findall(r"{(\w+)(?::\w+)?}", self.path)
+
+    @property
+    def body(self) -> Any:
+        return self.handler.opt.get("probe")
+
+    @property
+    def is_write(self) -> bool:
+        return self.method in {"POST", "PUT", "PATCH", "DELETE"}
+
+    def kinds(self) -> set[str]:
+        found = {PARAM_KINDS[p] for p in self.params}
+        if isinstance(self.body, dict):
+            found |= {v[1:] for v in self.body.values() if isinstance(v, str) and v.startswith("$")}
+        return found
+
+
+def api_probes(app: Any) -> list[Probe]:
+    probes = []
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute) or not route.path.startswith("/api/"):
+            continue
+        for handler in route.route_handlers:
+            for method in sorted(handler.http_methods):
+                if method in {"HEAD", "OPTIONS"}:
+                    continue
+                probes.append(Probe(method, route.path, handler))
+    return probes
+
+
+def test_every_route_declares_its_permission_and_writes_declare_a_probe(app: Any) -> None:
+    missing = []
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute):
+            continue
+        for handler in route.route_handlers:
+            opt = handler.opt
+            if set(handler.http_methods) <= {"OPTIONS", "HEAD"} or route.path.startswith(PUBLIC_PREFIXES):
+                continue  # Litestar's own preflight handler; the OpenAPI description
+            if not (opt.get("public") or opt.get("permission")):
+                missing.append(f"{route.path}: no permission declared")
+    for probe in api_probes(app):
+        opt = probe.handler.opt
+        if probe.is_write and not opt.get("public") and opt.get("isolation") != "self" and "probe" not in opt:
+            missing.append(f"{probe.method} {probe.path}: a write without an isolation probe")
+    assert not missing, "\n".join(missing)
+
+
+# --- ground truth, read over the wall ----------------------------------------------------------
+
+def _ids(settings: Any, township_id: int, *, exclude_unit: tuple[str, int] | None = None) -> dict[str, int]:
+    """One id of each kind in a township; with exclude_unit, ids owned by another unit of it."""
+    with cross_township_session("tests: isolation ids", settings) as s:
+        def first(query: Any) -> int:
+            return s.scalars(query.limit(1)).one()
+
+        school_q = select(School.id).where(School.township_id == township_id)
+        student_q = select(Student.id).where(Student.township_id == township_id)
+        membership_q = select(Membership.id).where(Membership.township_id == township_id,
+                                                   Membership.school_id.is_not(None))
+        if exclude_unit:
+            kind, unit = exclude_unit
+            if kind == "school":
+                school_q = school_q.where(School.id != unit)
+                student_q = student_q.where(Student.school_id != unit)
+                membership_q = membership_q.where(Membership.school_id != unit)
+            elif kind == "village":
+                student_q = student_q.where(Student.residence_village_id != unit)
+                membership_q = membership_q.where(Membership.village_id.is_(None))
+            elif kind == "department":
+                membership_q = membership_q.where(Membership.department_id.is_(None))
+        school = first(school_q)
+        membership = first(membership_q)
+        return {
+            "school": school,
+            "village": first(select(Village.id).where(Village.township_id == township_id)),
+            "department": first(select(Department.id).where(Department.township_id == township_id)),
+            "class": first(select(SchoolClass.id).where(SchoolClass.school_id == school)),
+            "student": first(student_q),
+            "membership": membership,
+            "user": s.scalars(select(Membership.user_id).where(Membership.id == membership)).one(),
+        }
+
+
+def _fingerprint(settings: Any) -> str:
+    digest = hashlib.sha256()
+    with cross_township_session("tests: fingerprint", settings) as s:
+        for model in FINGERPRINTED:
+            for row in s.execute(select(model.__table__).order_by(model.__table__.c.id)):
+                digest.update(repr(tuple(row)).encode())
+        for row in s.execute(select(User.id, User.username, User.password_hash, User.is_active).order_by(User.id)):
+            digest.update(repr(tuple(row)).encode())
+    return digest.hexdigest()
+
+
+def _denied_count(settings: Any, user_id: int) -> int:
+    with cross_township_session("tests: denied count", settings) as s:
+        return s.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.user_id == user_id,
+                                                               AuditEvent.outcome == "denied")) or 0
+
+
+def _b_markers(settings: Any, township_id: int) -> list[str]:
+    with cross_township_session("tests: markers", settings) as s:
+        names = [s.scalars(select(Township.name).where(Township.id == township_id)).one()]
+        names += list(s.scalars(select(Village.name).where(Village.township_id == township_id)))
+        names += list(s.scalars(select(School.name).where(School.township_id == township_id)))
+    return names
+
+
+def _fill(probe: Probe, ids: dict[str, int]) -> tuple[str, dict[str, Any]]:
+    path = probe.path
+    for param in probe.params:
+        path = re.sub(r"{%s(?::\w+)?}" % param, str(ids[PARAM_KINDS[param]]), path)
+    kwargs: dict[str, Any] = {}
+    body = probe.body
+    if body == "xlsx":
+        kwargs["files"] = {"file": ("probe.xlsx", _tiny_xlsx(), "application/octet-stream")}
+    elif isinstance(body, dict) and probe.method != "DELETE":
+        kwargs["json"] = {k: ids[v[1:]] if isinstance(v, str) and v.startswith("$") else v for k, v in body.items()}
+    return path, kwargs
+
+
+def _tiny_xlsx() -> bytes:
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.active.title = "村委会"
+    wb.active.append(["名称", "编码"])
+    wb.active.append(["探针村", "X"])
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+# --- the matrix ---------------------------------------------------------------------------------
+
+def _personas_of_a() -> list[dict[str, Any]]:
+    chosen: dict[str, dict[str, Any]] = {}
+    for user in DEMO_USERS:
+        if user["township_code"] == "DEMO-BD" and len(user["memberships"]) == 1:
+            chosen.setdefault(user["role"], user)
+    assert set(chosen) == {r.value for r in Role}, "the demo needs a single-membership persona of every role"
+    return list(chosen.values())
+
+
+@pytest.mark.parametrize("user", _personas_of_a(), ids=lambda u: u["role"])
+def test_role_of_a_cannot_reach_b_or_siblings(user: dict[str, Any], app: Any, persona: Any, demo: Any,
+                                              townships: dict[str, int]) -> None:
+    a, b = townships["DEMO-BD"], townships["DEMO-LG"]
+    p = persona(user["username"])
+    me = p.me()
+    scope = me["membership"]
+    b_ids = _ids(demo, b)
+    sibling_ids = (_ids(demo, a, exclude_unit=(scope["unit_kind"], scope["unit_id"]))
+                   if scope["unit_kind"] != "township" else None)
+    markers = _b_markers(demo, b)
+    before = _fingerprint(demo)
+    failures: list[str] = []
+
+    for probe in api_probes(app):
+        opt = probe.handler.opt
+        if opt.get("public") or opt.get("isolation") == "self":
+            continue
+        kinds = probe.kinds()
+        targets = [("township B", b_ids)] if kinds else []
+        if sibling_ids and (kinds & UNIT_OWNED or probe.is_write):
+            targets.append(("sibling in A", sibling_ids))
+        if not kinds and probe.is_write:
+            # A write that names nothing of anyone's: only its permission can refuse it, and
+            # for roles that hold the permission it would simply write in A; skip those.
+            if user["role"] in _roles_allowed(opt):
+                continue
+            targets = [("own township", b_ids)]
+        if not kinds and not probe.is_write:
+            r = p.request(probe.method, probe.path)
+            leaked = [m for m in markers if m in r.text]
+            if leaked:
+                failures.append(f"{probe.method} {probe.path}: shows B's {leaked[:3]}")
+            continue
+        for label, ids in targets:
+            path, kwargs = _fill(probe, ids)
+            denied_before = _denied_count(demo, me["user_id"])
+            r = p.request(probe.method, path, **kwargs)
+            if r.status_code not in REFUSED:
+                failures.append(f"{label}: {probe.method} {path} -> {r.status_code} {r.text[:120]}")
+                continue
+            if _denied_count(demo, me["user_id"]) != denied_before + 1:
+                failures.append(f"{label}: {probe.method} {path} -> {r.status_code} but not audited")
+    assert _fingerprint(demo) == before, "a refused request changed data"
+    assert not failures, "\n".join(failures)
+
+
+def _roles_allowed(opt: dict[str, Any]) -> set[str]:
+    from baoxue.platform.permissions import ROLE_PERMISSIONS, Permission
+
+    wanted = opt.get("permission")
+    try:
+        permission = Permission(wanted)
+    except ValueError:
+        return {r.value for r in Role}
+    return {r.value for r, perms in ROLE_PERMISSIONS.items() if permission in perms}
+
+
+def test_the_matrix_really_probes_routes(app: Any) -> None:
+    """Guard against a matrix that passes because it found nothing to try."""
+    probes = api_probes(app)
+    assert any(p.params for p in probes)
+    assert any(p.is_write and p.kinds() for p in probes)
+    assert len(probes) >= 8
