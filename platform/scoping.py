@@ -6,7 +6,9 @@ adds criteria to every ORM query:
 * every `TownshipOwned` model is filtered to the scope's township (on PostgreSQL the
   row-level-security policy says the same; here it also protects the SQLite default);
 * every model with a `__scope__` classmethod is narrowed by it (a school's students, a
-  village's residents, ...).
+  village's residents, ...). `__scope__(scope)` returns None (no narrowing) or a lambda of the
+  entity, `lambda c: c.school_id == unit_id`: a lambda so that aliases get the criteria adapted
+  to them, closing over plain ints only so that SQLAlchemy caches it with bound parameters.
 
 It fails closed: a session with no scope raises `ScopeMissing` when it queries a
 township-owned model at the top level, and sees no rows of one reached through a join.
@@ -18,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import event, false
+from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 
 from baoxue.platform.db import TownshipOwned, tenant_of
@@ -80,7 +82,7 @@ def _apply_scope(state: ORMExecuteState) -> None:
         if touched:
             raise ScopeMissing(f"query on {touched[0].class_.__name__} with no scope set")
         state.statement = state.statement.options(
-            with_loader_criteria(TownshipOwned, lambda cls: false(), include_aliases=True)
+            with_loader_criteria(TownshipOwned, lambda cls: cls.township_id < 0, include_aliases=True)
         )
         return
     township_id = scope.township_id

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Date, ForeignKey, SmallInteger, String, Text, UniqueConstraint, false
+from sqlalchemy import Date, ForeignKey, SmallInteger, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from baoxue.platform.clock import utcnow
@@ -48,11 +48,12 @@ class Student(TownshipOwned, Base):
 
     @classmethod
     def __scope__(cls, scope: Any) -> Any:
+        unit_id = scope.unit_id
         if scope.unit_kind == UnitKind.SCHOOL:
-            return cls.school_id == scope.unit_id
+            return lambda c: c.school_id == unit_id
         if scope.unit_kind == UnitKind.VILLAGE:
-            return cls.residence_village_id == scope.unit_id
+            return lambda c: c.residence_village_id == unit_id
         if scope.unit_kind == UnitKind.DEPARTMENT:
             # Departments see students only through referrals (a later issue).
-            return false()
+            return lambda c: c.id < 0
         return None

@@ -26,7 +26,8 @@ class Township(Base):
 
     @classmethod
     def __scope__(cls, scope: Any) -> Any:
-        return cls.id == scope.township_id
+        township_id = scope.township_id
+        return lambda c: c.id == township_id
 
 
 class Village(TownshipOwned, Base):
@@ -69,8 +70,9 @@ class SchoolClass(TownshipOwned, Base):
 
     @classmethod
     def __scope__(cls, scope: Any) -> Any:
+        unit_id = scope.unit_id
         if scope.unit_kind == UnitKind.SCHOOL:
-            return cls.school_id == scope.unit_id
+            return lambda c: c.school_id == unit_id
         return None
 
 
@@ -119,9 +121,14 @@ class Membership(TownshipOwned, Base):
     @classmethod
     def __scope__(cls, scope: Any) -> Any:
         """A school sees its own people, a village its own cadres, a department its own staff."""
-        column = {UnitKind.SCHOOL: cls.school_id, UnitKind.VILLAGE: cls.village_id,
-                  UnitKind.DEPARTMENT: cls.department_id}.get(UnitKind(scope.unit_kind))
-        return None if column is None else column == scope.unit_id
+        unit_id = scope.unit_id
+        if scope.unit_kind == UnitKind.SCHOOL:
+            return lambda c: c.school_id == unit_id
+        if scope.unit_kind == UnitKind.VILLAGE:
+            return lambda c: c.village_id == unit_id
+        if scope.unit_kind == UnitKind.DEPARTMENT:
+            return lambda c: c.department_id == unit_id
+        return None
 
     @property
     def role_enum(self) -> Role:
