@@ -58,6 +58,10 @@ def demo_seed() -> None:
 
     created = seed_demo()
     click.echo("demo data loaded" if created else "demo data already present")
+    if created:
+        from baoxue.workers.scheduler import run_due_now
+
+        run_due_now()  # the dashboard opens with figures, not an empty table
     click.echo(LOGINS_TEXT)
 
 

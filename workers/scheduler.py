@@ -35,6 +35,16 @@ def send_due() -> int:
     return sent
 
 
+def run_due_now() -> None:
+    """Run what is due in this process, without a worker (the demo seed uses it)."""
+    from baoxue.workers import actors
+    from baoxue.workers.broker import configure_broker
+
+    configure_broker()
+    for name, township_id, key in due_jobs():
+        getattr(actors, name).fn(township_id, key)
+
+
 def run_scheduler(once: bool = False, period_seconds: int = 3600) -> None:
     while True:
         log.info("scheduler sent %d jobs", send_due())

@@ -17,6 +17,7 @@ from baoxue.platform.templating import mask_id_number, mask_phone
 from baoxue.tenants.students import service
 from baoxue.tenants.students.models import STATUS_LABELS, Student
 from baoxue.tenants.tenancy.models import School, SchoolClass, Village
+from baoxue.tenants.tenancy.service import visible_schools
 
 
 @dataclass
@@ -75,7 +76,7 @@ def students_page(request: Request[Any, Any, Any], db: Session, q: str = "", sch
     context = {
         "students": rows, "total": total, "q": q, "school_id": school_id or "", "class_id": class_id or "",
         "page": page, "pages": max(1, -(-total // service.PAGE_SIZE)),
-        "schools": dict(db.execute(select(School.id, School.name).order_by(School.id)).all()),
+        "schools": {school.id: school.name for school in visible_schools(db)},
         "classes": dict(db.execute(select(SchoolClass.id, SchoolClass.name)).all()),
         "villages": dict(db.execute(select(Village.id, Village.name)).all()),
         "status_labels": STATUS_LABELS, "mask_phone": mask_phone,

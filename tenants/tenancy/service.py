@@ -100,13 +100,20 @@ def current_township(session: Session) -> Township:
     return township
 
 
+def visible_schools(session: Session) -> list[School]:
+    """The schools an actor works with: their own for school staff, all of the township else."""
+    scope = tenant_of(session).scope
+    query = select(School).order_by(School.id)
+    if scope is not None and scope.is_school():
+        query = query.where(School.id == scope.unit_id)
+    return list(session.scalars(query))
+
+
 def unit_overview(session: Session) -> dict[str, Any]:
     """What the home page says about the actor's part of the township, in four small queries."""
     scope = tenant_of(session).scope
     students = session.scalar(select(func.count(Student.id)).where(Student.status.in_(("01", "05")))) or 0
-    schools = list(session.scalars(select(School).order_by(School.id)))
-    if scope is not None and scope.is_school():
-        schools = [s for s in schools if s.id == scope.unit_id]
+    schools = visible_schools(session)
     unit_name = ""
     if scope is not None and not scope.whole_township:
         model = {"school": School, "village": Village, "department": Department}[scope.unit_kind]
