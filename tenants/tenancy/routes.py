@@ -230,7 +230,7 @@ def _template_response() -> Response[bytes]:
 
 
 @get("/api/imports/structure/template", opt=STRUCTURE_WRITE, summary="下载批量导入模板（xlsx）",
-     sync_to_thread=False)
+     sync_to_thread=True)
 def import_template_api() -> Response[bytes]:
     return _template_response()
 
@@ -516,12 +516,14 @@ def _placement(data: dict[str, str]) -> dict[str, Any]:
 
 
 def _units_context(db: Session) -> dict[str, Any]:
+    """What the role and unit selects offer: every unit of the township, as (id, name)."""
     schools = service.list_schools(db)
-    return {
-        "schools": schools, "villages": service.list_villages(db), "departments": service.list_departments(db),
+    return {"roles": service.role_choices(), "units": {
+        "school_options": [(s.id, s.name) for s in schools],
+        "village_options": [(v.id, v.name) for v in service.list_villages(db)],
+        "department_options": [(d.id, d.name) for d in service.list_departments(db)],
         "classes": service.list_classes(db), "school_names": {s.id: s.name for s in schools},
-        "roles": service.role_choices(), "unit_kinds": {r.value: r.unit_kind.value for r in Role},
-    }
+    }}
 
 
 def _people_page(request: Request[Any, Any, Any], db: Session, *, values: dict[str, Any] | None = None,
@@ -599,12 +601,13 @@ def membership_create_page(request: Request[Any, Any, Any], db: Session, data: F
       sync_to_thread=True)
 def membership_deactivate_page(request: Request[Any, Any, Any], db: Session, membership_id: int) -> Response[Any]:
     membership = service.access(db, Membership, membership_id)
+    user_id = membership.user_id
     try:
         service.do_deactivate_membership(db, membership)
     except InvalidInput as refused:
         _refused(db)
-        return _person_page(request, db, membership.user_id, errors=refused.errors, status=400)
-    return _done(f"/admin/people/{membership.user_id}")
+        return _person_page(request, db, user_id, errors=refused.errors, status=400)
+    return _done(f"/admin/people/{user_id}")
 
 
 # --- import -----------------------------------------------------------------------------------
@@ -624,7 +627,7 @@ def import_page(request: Request[Any, Any, Any]) -> Template:
     return _import_page(request)
 
 
-@get("/admin/import/template", opt=STRUCTURE_WRITE, include_in_schema=False, sync_to_thread=False)
+@get("/admin/import/template", opt=STRUCTURE_WRITE, include_in_schema=False, sync_to_thread=True)
 def import_template_page() -> Response[bytes]:
     return _template_response()
 

@@ -1,0 +1,54 @@
+"""Query counts on list, dashboard and job paths: a page of 50 rows is not 50 queries."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import event
+
+from baoxue.platform.db import app_engine
+
+
+@contextmanager
+def count_queries(settings: Any) -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    engine = app_engine(settings)
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def test_request_overhead_is_a_handful_of_queries(persona: Any, demo: Any) -> None:
+    p = persona("bd_leader")
+    p.get("/api/me")
+    with count_queries(demo) as q:
+        assert p.get("/api/me").status_code == 200
+    assert len(q) <= 6, q
+
+
+def test_student_list_does_not_query_per_row(persona: Any, demo: Any) -> None:
+    p = persona("bd_leader")
+    p.get("/api/students")
+    with count_queries(demo) as q:
+        rows = p.get("/api/students").json()
+    assert len(rows) == 50
+    with count_queries(demo) as q_page2:
+        p.get("/api/students?page=2")
+    assert len(q) == len(q_page2) <= 10, q
+
+
+def test_home_dashboard_is_a_fixed_number_of_queries(client: Any, demo: Any) -> None:
+    from tests.platform.test_identity import page_login
+
+    page_login(client, "bd_leader", "baoxue2026")
+    client.get("/")
+    with count_queries(demo) as q:
+        assert client.get("/").status_code == 200
+    assert len(q) <= 15, q
+    client.cookies.clear()
