@@ -6,12 +6,16 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from litestar import Request, get
+from urllib.parse import quote
+
+from litestar import Request, Response, get
 from litestar.response import Template
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from baoxue.platform.auth import actor_of, requires
+from baoxue.platform.clock import clock
+from baoxue.platform.spreadsheets import XLSX_MEDIA_TYPE
 from baoxue.platform.permissions import Permission
 from baoxue.platform.templating import mask_id_number, mask_phone
 from baoxue.tenants.students import service
@@ -100,4 +104,22 @@ def student_page(request: Request[Any, Any, Any], db: Session, student_id: int) 
     })
 
 
-routes = [students_api, student_api, students_page, student_page]
+def _xlsx(data: bytes) -> Response[bytes]:
+    name = quote(f"学生名册-{clock.today().isoformat()}.xlsx")
+    return Response(content=data, media_type=XLSX_MEDIA_TYPE,
+                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''{name}"})
+
+
+@get("/api/students/export", opt=requires(Permission.STUDENT_READ_PERSONAL),
+     summary="Download the students in my scope as xlsx (audited)", sync_to_thread=True)
+def students_export_api(db: Session) -> Response[bytes]:
+    return _xlsx(service.do_export_students(db)[0])
+
+
+@get("/students/export", opt=requires(Permission.STUDENT_READ_PERSONAL), include_in_schema=False,
+     sync_to_thread=True)
+def students_export_page(db: Session) -> Response[bytes]:
+    return _xlsx(service.do_export_students(db)[0])
+
+
+routes = [students_api, student_api, students_page, student_page, students_export_api, students_export_page]

@@ -70,9 +70,12 @@ class SchoolClass(TownshipOwned, Base):
 
     @classmethod
     def __scope__(cls, scope: Any) -> Any:
+        """Classes belong to their school: its staff and the township see them, no one else."""
         unit_id = scope.unit_id
         if scope.unit_kind == UnitKind.SCHOOL:
             return lambda c: c.school_id == unit_id
+        if scope.unit_kind in (UnitKind.VILLAGE, UnitKind.DEPARTMENT):
+            return lambda c: c.id < 0
         return None
 
 

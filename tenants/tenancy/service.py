@@ -27,7 +27,6 @@ from baoxue.platform.db import tenant_of
 from baoxue.platform.errors import InvalidInput, not_found
 from baoxue.platform.identity import hash_password, password_problem
 from baoxue.platform.permissions import DUTY_LABELS, ROLE_LABELS, DutyCode, Role, UnitKind
-from baoxue.tenants.students.models import Student
 from baoxue.tenants.tenancy.models import (
     SCHOOL_KINDS,
     Department,
@@ -111,6 +110,10 @@ def visible_schools(session: Session) -> list[School]:
 
 def unit_overview(session: Session) -> dict[str, Any]:
     """What the home page says about the actor's part of the township, in four small queries."""
+    # Imported here: students' package imports this module, and importing it at the top makes
+    # a cycle whenever tenancy is imported first (the routes are).
+    from baoxue.tenants.students.models import Student
+
     scope = tenant_of(session).scope
     students = session.scalar(select(func.count(Student.id)).where(Student.status.in_(("01", "05")))) or 0
     schools = visible_schools(session)
@@ -582,7 +585,7 @@ def _membership_errors(session: Session, role: Role | None, units: _Units, given
     kind = role.unit_kind
     needed = _NEEDED_FIELD.get(kind)
     allowed = {needed, "class_id"} if role == Role.CLASS_TEACHER else {needed}
-    if kind == UnitKind.SCHOOL and given.get("class_id") is not None and "school_id" not in given:
+    if kind == UnitKind.SCHOOL and given.get("class_id") is not None and given.get("school_id") is None:
         given = {**given, "school_id": units.school.id if units.school else None}
     for field, value in given.items():
         if value is not None and field not in allowed:

@@ -167,6 +167,17 @@ def _fill(probe: Probe, ids: dict[str, int]) -> tuple[str, dict[str, Any]]:
     return path, kwargs
 
 
+def _response_text(response: Any) -> str:
+    """The text a person would read: for a spreadsheet download, every cell of every sheet."""
+    if "spreadsheetml" not in response.headers.get("content-type", ""):
+        return response.text
+    from openpyxl import load_workbook
+
+    book = load_workbook(io.BytesIO(response.content), read_only=True)
+    return "\n".join(str(v) for ws in book.worksheets for row in ws.iter_rows(values_only=True) for v in row
+                     if v is not None)
+
+
 def _tiny_xlsx() -> bytes:
     from openpyxl import Workbook
 
@@ -220,7 +231,8 @@ def test_role_of_a_cannot_reach_b_or_siblings(user: dict[str, Any], app: Any, pe
             targets = [("own township", b_ids)]
         if not kinds and not probe.is_write:
             r = p.request(probe.method, probe.path)
-            leaked = [m for m in markers if m in r.text]
+            text = _response_text(r)
+            leaked = [m for m in markers if m in text]
             if leaked:
                 failures.append(f"{probe.method} {probe.path}: shows B's {leaked[:3]}")
             continue
