@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from litestar import Litestar
+from litestar import Litestar, Router
 from litestar.config.app import AppConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
@@ -69,11 +69,15 @@ class BaoxueCore(InitPluginProtocol):
             create_static_files_router(path="/static", directories=[PROJECT_ROOT / "platform" / "static"],
                                        opt={"public": True}, include_in_schema=False),
         ]
-        for module in PLATFORM_ROUTE_MODULES:
-            routes.extend(importlib.import_module(module).routes)
-        for concept in CONCEPTS:
-            routes.extend(getattr(importlib.import_module(f"baoxue.tenants.{concept}"), "routes", []))
-        return routes + self.extra_routes
+        modules = [importlib.import_module(m) for m in PLATFORM_ROUTE_MODULES]
+        modules += [importlib.import_module(f"baoxue.tenants.{concept}") for concept in CONCEPTS]
+        # One Router per module, not a bare list: Litestar 2.25 re-runs registration for the
+        # handlers already on a path each time a bare handler joins it, wrapping a sync handler
+        # in its thread runner twice; one returning a Response then answers 500.
+        routes += [Router(path="/", route_handlers=list(m.routes)) for m in modules]
+        if self.extra_routes:
+            routes.append(Router(path="/", route_handlers=self.extra_routes))
+        return routes
 
     def _start_jobs(self) -> None:
         from baoxue.workers.broker import configure_broker, start_in_process_worker

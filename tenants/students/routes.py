@@ -85,8 +85,8 @@ def students_page(request: Request[Any, Any, Any], db: Session, q: str = "", sch
         "villages": dict(db.execute(select(Village.id, Village.name)).all()),
         "status_labels": STATUS_LABELS, "mask_phone": mask_phone,
     }
-    template = "students/list.html#rows" if request.headers.get("hx-request") else "students/list.html"
-    response = Template(template.split("#")[0], context={**context, "only_rows": "#rows" in template})
+    only_rows = bool(request.headers.get("hx-request"))
+    response = Template("students/list.html", context={**context, "only_rows": only_rows})
     response.headers["Vary"] = "HX-Request"
     return response
 

@@ -474,8 +474,10 @@ class _Checker:
                                  seen_key=(school, raw), exists=exists)
 
     def people(self, rows: list[_Row]) -> None:
-        usernames = [u for row in rows if (u := row.cells.get("username", (None, ""))[0]) and isinstance(u, str)]
-        taken = service.username_taken(self.session, [u.strip() for u in usernames])
+        # One query for the whole sheet: which of its usernames exist already (in any township).
+        usernames = [str(u).strip() for row in rows
+                     if isinstance(u := row.cells.get("username", (None, ""))[0], str | int)]
+        taken = service.username_taken(self.session, usernames)
         seen: dict[str, int] = {}
         for row in rows:
             values = self._person(row, seen, taken)

@@ -326,10 +326,12 @@ def village_update_page(request: Request[Any, Any, Any], db: Session, village_id
 def _schools_context(request: Request[Any, Any, Any], db: Session, *, class_school_id: int | None = None,
                      **extra: Any) -> dict[str, Any]:
     schools = service.list_schools(db)
-    classes = service.list_classes(db, school_id=class_school_id)
+    # All classes in one query: the school table counts them all, the class table may show one school's.
     by_school: dict[int, list[SchoolClass]] = {}
-    for c in classes:
+    for c in service.list_classes(db):
         by_school.setdefault(c.school_id, []).append(c)
+    classes = [c for group in by_school.values() for c in group] if class_school_id is None \
+        else by_school.get(class_school_id, [])
     context = {
         "schools": schools, "school_names": {s.id: s.name for s in schools},
         "villages": {v.id: v.name for v in service.list_villages(db)}, "classes": classes,

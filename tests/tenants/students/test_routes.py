@@ -68,3 +68,17 @@ def test_audit_page_and_api_show_the_townships_trail(persona: Any) -> None:
     events = leader.get("/api/audit?event=students:").json()
     assert events and all(e["event"].startswith("students:") for e in events)
     assert persona("bd_mid_teacher").get("/api/audit").status_code == 403
+
+
+def test_htmx_search_returns_only_the_rows(app: Any) -> None:
+    from litestar.testing import TestClient
+
+    from tests.platform.test_identity import page_login
+
+    with TestClient(app, base_url="http://testserver.local") as browser:
+        page_login(browser, "bd_mid_teacher", "baoxue2026")
+        full = browser.get("/students")
+        assert full.status_code == 200 and "<html" in full.text
+        fragment = browser.get("/students?q=张", headers={"HX-Request": "true"})
+        assert fragment.status_code == 200 and fragment.headers["vary"] == "HX-Request"
+        assert "<html" not in fragment.text and fragment.text.strip().startswith('<tbody id="student-rows">')

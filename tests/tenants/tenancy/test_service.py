@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from litestar.exceptions import NotFoundException
-from sqlalchemy import event, select
+from sqlalchemy import delete, event, select
 
 from baoxue.platform.audit import AuditEvent
 from baoxue.platform.errors import InvalidInput
@@ -184,22 +184,16 @@ def test_department_duty_unique_and_name_defaults(bd: Any, lg: Any) -> None:
     assert _events(bd, "tenancy:department:updated", department)[0].changes["name"][1].endswith("（改）")
 
 
-def test_department_created_with_the_duty_name(db_session: Any, demo: Any) -> None:
-    # A township without departments yet: made here in the test session's own transaction.
-    from baoxue.platform.db import cross_township_session
-    from baoxue.tenants.tenancy.models import Township
-
-    code = f"T-{_u()}"
-    with cross_township_session("tests: an empty township", demo) as admin:
-        township = Township(name="测试乡", county="某县", code=code)
-        admin.add(township)
-        admin.flush()
-        township_id = township.id
-    session = db_session(township_id)
-    department = service.do_create_department(session, duty_code="justice")
-    assert department.name == "司法所"
-    assert _events(session, "tenancy:department:created", department)[0].changes == {
-        "duty_code": "justice", "name": "司法所"}
+def test_department_created_with_the_duty_name(bd: Any) -> None:
+    # Every duty of the demo township has its department: free one inside this test's
+    # transaction (rolled back at teardown) rather than committing a new township.
+    youth = next(d for d in service.list_departments(bd) if d.duty_code == "youth_league")
+    bd.execute(delete(Membership).where(Membership.department_id == youth.id))
+    bd.execute(delete(Department).where(Department.id == youth.id))
+    department = service.do_create_department(bd, duty_code="youth_league")
+    assert department.name == "团委"
+    assert _events(bd, "tenancy:department:created", department)[0].changes == {
+        "duty_code": "youth_league", "name": "团委"}
 
 
 # --- people and memberships --------------------------------------------------------------------
