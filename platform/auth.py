@@ -22,7 +22,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from sqlalchemy.orm import Session
 
 from baoxue.platform import audit
-from baoxue.platform.db import TenantContext, new_session
+from baoxue.platform.db import TenantContext, new_session, unit_of_work
 from baoxue.platform.identity import Actor, actor_from_secret
 from baoxue.platform.permissions import Permission
 from baoxue.platform.settings import Settings
@@ -130,15 +130,8 @@ def request_context(request: Request[Any, Any, Any]) -> TenantContext:
 
 def provide_db(request: Request[Any, Any, Any]) -> Iterator[Session]:
     """One session per request: committed when the handler returns (redirects included)."""
-    session = new_session(request_context(request), request.app.state.settings)
-    try:
+    with unit_of_work(new_session(request_context(request), request.app.state.settings)) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 def audit_denied(request: Request[Any, Any, Any], status: int) -> None:

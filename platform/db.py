@@ -149,9 +149,8 @@ def new_session(context: TenantContext, settings: Settings | None = None) -> Ses
 
 
 @contextmanager
-def tenant_session(context: TenantContext, settings: Settings | None = None) -> Iterator[Session]:
-    """A unit of work for a job or a command: commits on success, rolls back on error."""
-    session = new_session(context, settings)
+def unit_of_work(session: Session) -> Iterator[Session]:
+    """Commit when the block ends, roll back if it raises; close either way."""
     try:
         yield session
         session.commit()
@@ -160,6 +159,13 @@ def tenant_session(context: TenantContext, settings: Settings | None = None) -> 
         raise
     finally:
         session.close()
+
+
+@contextmanager
+def tenant_session(context: TenantContext, settings: Settings | None = None) -> Iterator[Session]:
+    """A unit of work for a job or a command: commits on success, rolls back on error."""
+    with unit_of_work(new_session(context, settings)) as session:
+        yield session
 
 
 @contextmanager
@@ -176,14 +182,8 @@ def cross_township_session(reason: str, settings: Settings | None = None) -> Ite
     session = session_factory(admin_engine(settings))()
     session.info["tenant"] = TenantContext()
     session.info["unscoped_reason"] = reason
-    try:
+    with unit_of_work(session):
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 @event.listens_for(Session, "after_begin")

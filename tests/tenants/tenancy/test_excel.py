@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from io import BytesIO
 from typing import Any
 
@@ -11,16 +10,8 @@ from openpyxl import Workbook, load_workbook
 
 from baoxue.platform.errors import InvalidInput
 from baoxue.tenants.tenancy import excel
+from tests.tenants.tenancy.conftest import unique as _u
 
-
-
-def _u() -> str:
-    return secrets.token_hex(3)
-
-
-@pytest.fixture(scope="module")
-def admin(persona: Any) -> Any:
-    return persona("bd_admin")
 
 
 @pytest.fixture(scope="module")

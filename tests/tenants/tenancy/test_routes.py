@@ -6,7 +6,6 @@ The database is shared by the whole run: everything created here carries a rando
 from __future__ import annotations
 
 import re
-import secrets
 from typing import Any
 
 import pytest
@@ -14,17 +13,9 @@ from sqlalchemy import select
 
 from baoxue.platform.db import cross_township_session
 from baoxue.tenants.tenancy.models import School, SchoolClass, User, Village
+from tests.tenants.tenancy.conftest import unique as _u
 
 DEMO_PASSWORD = "baoxue2026"
-
-
-def _u() -> str:
-    return secrets.token_hex(3)
-
-
-@pytest.fixture(scope="module")
-def admin(persona: Any) -> Any:
-    return persona("bd_admin")
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ Each test works in a `db_session` that is rolled back at teardown, so nothing he
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -20,10 +19,7 @@ from baoxue.platform.identity import verify_password
 from baoxue.platform.permissions import Role
 from baoxue.tenants.tenancy import service
 from baoxue.tenants.tenancy.models import Department, Membership, School, SchoolClass, User, Village
-
-
-def _u() -> str:
-    return secrets.token_hex(3)
+from tests.tenants.tenancy.conftest import unique as _u
 
 
 @pytest.fixture
