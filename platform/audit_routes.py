@@ -41,13 +41,15 @@ def _filtered(db: Session, event: str, outcome: str, user_id: int | None, page: 
 @get("/audit", opt=requires(Permission.AUDIT_READ), include_in_schema=False, sync_to_thread=True)
 def audit_page(request: Request[Any, Any, Any], db: Session, event: str = "", outcome: str = "",
                user_id: int | None = None, page: int = 1) -> Template:
-    from baoxue.tenants.tenancy.models import User
+    from baoxue.tenants.tenancy.models import Membership, User
 
     events = _filtered(db, event, outcome, user_id, page)
-    user_ids = {e.user_id for e in events if e.user_id}
-    names = dict(db.execute(select(User.id, User.display_name).where(User.id.in_(user_ids))).all()) if user_ids else {}
+    people = dict(db.execute(
+        select(User.id, User.display_name).join(Membership, Membership.user_id == User.id)
+        .distinct().order_by(User.display_name)
+    ).all())
     return Template("audit/list.html", context={
-        "events": events, "names": names, "event": event, "outcome": outcome, "user_id": user_id or "",
+        "events": events, "names": people, "event": event, "outcome": outcome, "user_id": user_id or "",
         "page": page, "has_more": len(events) == PAGE_SIZE,
     })
 

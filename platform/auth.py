@@ -73,6 +73,8 @@ class AuthenticationMiddleware:
         request_id = secrets.token_hex(8)
         scope.setdefault("state", {})["request_id"] = request_id
         secret, kind = _secret_from(scope)
+        if scope.get("path", "").startswith("/static/"):
+            secret = ""  # stylesheets and scripts need no one's identity (nor a query)
         scope["user"] = await anyio.to_thread.run_sync(self._actor, secret, kind) if secret else None
         scope["auth"] = kind
 
