@@ -65,6 +65,63 @@ def demo_seed() -> None:
     click.echo(LOGINS_TEXT)
 
 
+def _refuse(errors: dict[str, str]) -> click.ClickException:
+    return click.ClickException("\n".join(f"{field}: {message}" for field, message in errors.items()))
+
+
+@main.group(help="Townships of this deployment (cross-township work, audited).")
+def township() -> None:
+    pass
+
+
+@township.command("create", help="Create a township with its departments and first administrator.")
+@click.argument("name")
+@click.option("--code", required=True, help="A short unique code, e.g. GZ-QN-BD.")
+@click.option("--county", default="", help="The county it belongs to.")
+@click.option("--admin-username", required=True)
+@click.option("--admin-name", required=True, help="The administrator's display name.")
+@click.password_option("--admin-password", envvar="BAOXUE_NEW_ADMIN_PASSWORD",
+                       help="Prompted for when not given (or set BAOXUE_NEW_ADMIN_PASSWORD).")
+def township_create(name: str, code: str, county: str, admin_username: str, admin_name: str,
+                    admin_password: str) -> None:
+    from baoxue.platform.errors import InvalidInput
+    from baoxue.tenants.tenancy.townships import do_create_township
+
+    try:
+        township_id = do_create_township(name=name, code=code, county=county, admin_username=admin_username,
+                                         admin_name=admin_name, admin_password=admin_password)
+    except InvalidInput as refused:
+        raise _refuse(refused.errors) from refused
+    click.echo(f"township {township_id} {name} created; its administrator logs in as {admin_username}")
+
+
+@township.command("list", help="List the townships.")
+def township_list() -> None:
+    from baoxue.tenants.tenancy.townships import list_townships
+
+    for township_id, code, name, county in list_townships():
+        click.echo(f"{township_id}\t{code}\t{name}\t{county}")
+
+
+@main.group(help="Logins.")
+def user() -> None:
+    pass
+
+
+@user.command("reset-password", help="Set a new password, lift a lock-out, end the login's sessions.")
+@click.argument("username")
+@click.password_option("--password", envvar="BAOXUE_NEW_PASSWORD")
+def user_reset_password(username: str, password: str) -> None:
+    from baoxue.platform.errors import InvalidInput
+    from baoxue.tenants.tenancy.townships import do_reset_password
+
+    try:
+        do_reset_password(username, password)
+    except InvalidInput as refused:
+        raise _refuse(refused.errors) from refused
+    click.echo(f"password of {username} reset")
+
+
 @main.command("run", help="Serve the web application.")
 @click.option("--host", default=None)
 @click.option("--port", default=None, type=int)

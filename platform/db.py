@@ -186,6 +186,17 @@ def cross_township_session(reason: str, settings: Settings | None = None) -> Ite
         yield session
 
 
+def narrow_to_township(session: Session, context: TenantContext) -> None:
+    """Inside a cross-township session, act for one township from here on (same transaction).
+
+    The service-layer scope applies again, so the usual do_* actions read and write only that
+    township; row-level security does not bind the owner's connection, the scope does.
+    """
+    session.flush()
+    session.info.pop("unscoped_reason", None)
+    session.info["tenant"] = context
+
+
 @event.listens_for(Session, "after_begin")
 def _set_township_for_transaction(session: Session, _transaction: Any, connection: Any) -> None:
     if connection.dialect.name != "postgresql" or session.info.get("unscoped_reason"):

@@ -89,8 +89,9 @@ def test_scheduler_sends_one_nightly_job_per_township(demo: Any, worker: Any, to
     from baoxue.workers.scheduler import due_jobs, send_due
 
     due = due_jobs()
-    assert {t for _, t, _ in due} == set(townships.values())
-    assert send_due() == len(townships)
+    assert {t for _, t, _ in due} >= set(townships.values())  # other tests may add townships
+    assert send_due() == len(due)
     for _, township, key in due:
         run = _wait_for(lambda: (j := _job(demo, township, key)) and j.status == "done" and j)
-        assert run.result["total"] > 1500
+        if township in townships.values():
+            assert run.result["total"] > 1500  # the demo townships have their students counted
