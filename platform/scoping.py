@@ -59,10 +59,18 @@ def scope_of(session: Session) -> Scope | None:
     return tenant_of(session).scope
 
 
+_scoped_cache: tuple[int, list[type]] = (-1, [])
+
+
 def _scoped_models() -> list[type]:
+    """Models with `__scope__`, recomputed only when a model has been added since."""
+    global _scoped_cache
     from baoxue.platform.db import Base
 
-    return [m.class_ for m in Base.registry.mappers if hasattr(m.class_, "__scope__")]
+    mappers = Base.registry.mappers
+    if _scoped_cache[0] != len(mappers):
+        _scoped_cache = (len(mappers), [m.class_ for m in mappers if hasattr(m.class_, "__scope__")])
+    return _scoped_cache[1]
 
 
 @event.listens_for(Session, "do_orm_execute")

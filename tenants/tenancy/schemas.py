@@ -138,33 +138,33 @@ class DepartmentOut:
 
 # --- people and memberships --------------------------------------------------------------------
 
-@dataclass
-class PersonIn:
+@dataclass(kw_only=True)
+class _RoleIn:
+    """A role and its unit: what every membership names."""
+
+    role: str
+    school_id: int | None = None
+    village_id: int | None = None
+    department_id: int | None = None
+    class_id: int | None = None
+    title: str = ""
+
+
+@dataclass(kw_only=True)
+class PersonIn(_RoleIn):
     """A new person and their first membership, in one call."""
 
     username: str
     display_name: str
     password: str
-    role: str
     phone: str = ""
-    school_id: int | None = None
-    village_id: int | None = None
-    department_id: int | None = None
-    class_id: int | None = None
-    title: str = ""
 
 
-@dataclass
-class MembershipIn:
+@dataclass(kw_only=True)
+class MembershipIn(_RoleIn):
     """Another role for a person who already works in this township."""
 
     user_id: int
-    role: str
-    school_id: int | None = None
-    village_id: int | None = None
-    department_id: int | None = None
-    class_id: int | None = None
-    title: str = ""
 
 
 @dataclass
