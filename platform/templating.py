@@ -49,6 +49,15 @@ def local_time(value: Any) -> str:
     return value.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
 
 
+JOB_LABELS = {"figures:nightly": "每日统计", "figures:manual": "手动重算统计"}
+
+
+def job_label(key: str) -> str:
+    """'figures:nightly:2026-11-25' → '每日统计 2026-11-25'."""
+    prefix, _, rest = key.rpartition(":")
+    return f"{JOB_LABELS[prefix]} {rest}" if prefix in JOB_LABELS else key
+
+
 def install_globals(env: Environment) -> None:
     env.globals.update(nav_for=nav_for, ROLE_LABELS=ROLE_LABELS, DUTY_LABELS=DUTY_LABELS)
-    env.filters.update(mask_id=mask_id_number, mask_phone=mask_phone, local_time=local_time)
+    env.filters.update(mask_id=mask_id_number, mask_phone=mask_phone, local_time=local_time, job_label=job_label)
