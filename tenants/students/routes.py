@@ -6,8 +6,6 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from urllib.parse import quote
-
 from litestar import Request, Response, get
 from litestar.response import Template
 from sqlalchemy import select
@@ -15,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from baoxue.platform.auth import actor_of, requires
 from baoxue.platform.clock import clock
-from baoxue.platform.spreadsheets import XLSX_MEDIA_TYPE
+from baoxue.platform.spreadsheets import xlsx_download
 from baoxue.platform.permissions import Permission
 from baoxue.platform.templating import mask_id_number, mask_phone
 from baoxue.tenants.students import service
@@ -105,9 +103,7 @@ def student_page(request: Request[Any, Any, Any], db: Session, student_id: int) 
 
 
 def _xlsx(data: bytes) -> Response[bytes]:
-    name = quote(f"学生名册-{clock.today().isoformat()}.xlsx")
-    return Response(content=data, media_type=XLSX_MEDIA_TYPE,
-                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''{name}"})
+    return xlsx_download(data, f"学生名册-{clock.today().isoformat()}.xlsx")
 
 
 @get("/api/students/export", opt=requires(Permission.STUDENT_READ_PERSONAL),

@@ -9,7 +9,6 @@ The isolation matrix fills them with another township's (or unit's) ids and expe
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import quote
 
 from litestar import Request, Response, delete, get, patch, post
 from litestar.datastructures import UploadFile
@@ -21,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from baoxue.platform.auth import actor_of, requires
 from baoxue.platform.errors import InvalidInput
+from baoxue.platform.spreadsheets import xlsx_download
 from baoxue.platform.permissions import DUTY_LABELS, Permission, Role, UnitKind
 from baoxue.tenants.tenancy import excel, service
 from baoxue.tenants.tenancy.models import SCHOOL_KINDS, Department, Membership, School, SchoolClass, Village
@@ -49,7 +49,6 @@ Upload = Annotated[UploadFile, Body(media_type=RequestEncodingType.MULTI_PART)]
 UploadForm = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]
 # The file itself may be MAX_UPLOAD_BYTES; the multipart envelope adds a little.
 UPLOAD_BODY_LIMIT = excel.MAX_UPLOAD_BYTES + 64 * 1024
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 TEMPLATE_FILENAME = "保学-结构导入模板.xlsx"
 
 STRUCTURE_WRITE = requires(Permission.STRUCTURE_WRITE)
@@ -225,8 +224,7 @@ def _require_people_write(request: Request[Any, Any, Any]) -> None:
 
 
 def _template_response() -> Response[bytes]:
-    disposition = f"attachment; filename=\"baoxue-structure-template.xlsx\"; filename*=UTF-8''{quote(TEMPLATE_FILENAME)}"
-    return Response(content=excel.build_template(), media_type=XLSX, headers={"Content-Disposition": disposition})
+    return xlsx_download(excel.build_template(), TEMPLATE_FILENAME)
 
 
 @get("/api/imports/structure/template", opt=STRUCTURE_WRITE, summary="下载批量导入模板（xlsx）",
