@@ -102,7 +102,10 @@ def classify(exc: Exception) -> tuple[int, str, list[dict[str, str]]]:
         status = exc.status_code
         errors = _field_errors(exc) if status in (400, 422) else []
         detail = exc.detail if isinstance(exc.detail, str) else ""
-        if not _is_chinese(detail):
+        if "CSRF" in detail:
+            # Usually a form left open past its token (or another tab logged out).
+            detail = "页面已过期，请刷新页面后重新提交。"
+        elif not _is_chinese(detail):
             detail = errors[0]["message"] if errors else TITLES.get(status, "请求无法完成")
         return status, detail, errors
     return 500, "系统内部错误，请稍后再试；如仍有问题，请把页面上的请求编号告诉管理员。", []

@@ -68,7 +68,7 @@ def test_wrong_password_says_so_in_chinese_and_is_audited(browser: Any, fresh_us
 def test_form_without_csrf_token_is_refused(browser: Any) -> None:
     browser.get("/login")
     r = browser.post("/login", data={"username": "bd_leader", "password": "baoxue2026"}, follow_redirects=False)
-    assert r.status_code == 403
+    assert r.status_code == 403 and "页面已过期" in r.text
 
 
 def test_open_redirect_is_not_followed(browser: Any) -> None:
