@@ -94,10 +94,11 @@ async def password_page(request: Request[Any, Any, Any]) -> Template:
 
 @post("/password", opt=SIGNED_IN, include_in_schema=False, sync_to_thread=True)
 def password_submit(request: Request[Any, Any, Any], db: Session, data: Form) -> Template:
-    errors = do_change_password(db, actor_of(request), data.get("current_password", ""), data.get("new_password", ""))
-    if not errors and data.get("new_password") != data.get("confirm_password"):
-        db.rollback()
+    if data.get("new_password") != data.get("confirm_password"):
         errors = {"confirm_password": "两次输入的新密码不一致。"}
+    else:
+        errors = do_change_password(db, actor_of(request), data.get("current_password", ""),
+                                    data.get("new_password", ""))
     return Template("identity/password.html", status_code=400 if errors else 200,
                     context={"errors": errors, "done": not errors})
 

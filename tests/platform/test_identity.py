@@ -174,3 +174,19 @@ def test_header_shows_the_membership_switcher(browser: Any) -> None:
     html = browser.get("/").text
     assert re.search(r'<select id="membership_id"', html)
     assert "校长" in html and "领导小组办公室" in html
+
+
+def test_password_page_reports_by_field_and_changes_on_success(browser: Any, fresh_user: dict[str, Any]) -> None:
+    page_login(browser, fresh_user["username"], PASSWORD)
+    csrf = browser.cookies.get("csrftoken")
+    mismatch = browser.post("/password", data={"current_password": PASSWORD, "new_password": "newpass2026y",
+                                               "confirm_password": "other2026y", "_csrf_token": csrf})
+    assert mismatch.status_code == 400 and "两次输入的新密码不一致" in mismatch.text
+    wrong = browser.post("/password", data={"current_password": "nope", "new_password": "newpass2026y",
+                                            "confirm_password": "newpass2026y", "_csrf_token": csrf})
+    assert wrong.status_code == 400 and "当前密码不正确" in wrong.text
+    ok = browser.post("/password", data={"current_password": PASSWORD, "new_password": "newpass2026y",
+                                         "confirm_password": "newpass2026y", "_csrf_token": csrf})
+    assert ok.status_code == 200 and "密码已修改" in ok.text
+    browser.cookies.clear()
+    assert page_login(browser, fresh_user["username"], "newpass2026y").status_code in (302, 303)
