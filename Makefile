@@ -43,7 +43,7 @@ test-sqlite:
 	BAOXUE_TEST_DATABASE=sqlite $(PY) -m pytest -q -p no:cacheprovider tests --ignore=tests/bench -m "not postgres_only and not browser"
 
 bench: install services
-	BAOXUE_TEST_DATABASE=postgresql $(PY) -m pytest -q -p no:cacheprovider tests/bench
+	BAOXUE_TEST_DATABASE=postgresql $(PY) -m pytest -q -s -p no:cacheprovider tests/bench
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
