@@ -48,12 +48,6 @@ class Scope:
     def is_school(self, school_id: int | None = None) -> bool:
         return self.unit_kind == "school" and (school_id is None or self.unit_id == school_id)
 
-    def is_village(self, village_id: int | None = None) -> bool:
-        return self.unit_kind == "village" and (village_id is None or self.unit_id == village_id)
-
-    def is_department(self, department_id: int | None = None) -> bool:
-        return self.unit_kind == "department" and (department_id is None or self.unit_id == department_id)
-
 
 def scope_of(session: Session) -> Scope | None:
     return tenant_of(session).scope

@@ -7,7 +7,7 @@ defaults serve one machine with nothing installed (SQLite under ./var, jobs in-p
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -38,7 +38,6 @@ class Settings:
     login_max_failures: int = 5
     login_lockout_minutes: int = 15
     worker_timeout_ms: int = 100
-    extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def is_production(self) -> bool:

@@ -329,6 +329,16 @@ def _name_taken(session: Session, model: Any, name: str, *, exclude: Any = None,
     return session.scalar(query.limit(1)) is not None
 
 
+def _name_problem(session: Session, model: Any, name: str, *, label: str, max_length: int, taken: str,
+                  exclude: Any = None, **where: Any) -> str | None:
+    """A required name, not too long, not already used (in the township, or within `where`)."""
+    if problem := text_problem(name, label=label, max_length=max_length):
+        return problem
+    if _name_taken(session, model, name, exclude=exclude, **where):
+        return f"{taken}已有名为“{name}”的{label.removesuffix('名称') or '记录'}。"
+    return None
+
+
 def _create(session: Session, obj: Any, event: str, fields: tuple[str, ...]) -> Any:
     session.add(obj)
     session.flush()
@@ -352,10 +362,9 @@ def _update(session: Session, obj: Any, wanted: dict[str, Any], event: str) -> A
 
 def _village_errors(session: Session, values: dict[str, Any], existing: Village | None) -> dict[str, str]:
     errors: dict[str, str] = {}
-    if problem := text_problem(values["name"], label="名称", max_length=80):
+    if problem := _name_problem(session, Village, values["name"], label="村委会名称", max_length=80,
+                                taken="本乡镇", exclude=existing):
         errors["name"] = problem
-    elif _name_taken(session, Village, values["name"], exclude=existing):
-        errors["name"] = f"本乡镇已有名为“{values['name']}”的村委会。"
     if problem := text_problem(values["code"], label="编码", max_length=20, required=False):
         errors["code"] = problem
     return errors
@@ -379,10 +388,9 @@ def do_update_village(session: Session, village: Village, **changes: Any) -> Vil
 
 def _school_errors(session: Session, values: dict[str, Any], existing: School | None) -> dict[str, str]:
     errors: dict[str, str] = {}
-    if problem := text_problem(values["name"], label="名称", max_length=80):
+    if problem := _name_problem(session, School, values["name"], label="学校名称", max_length=80,
+                                taken="本乡镇", exclude=existing):
         errors["name"] = problem
-    elif _name_taken(session, School, values["name"], exclude=existing):
-        errors["name"] = f"本乡镇已有名为“{values['name']}”的学校。"
     if problem := kind_problem(values["kind"]):
         errors["kind"] = problem
     elif existing is not None and values["kind"] != existing.kind:
@@ -433,10 +441,9 @@ def _class_errors(session: Session, school: School, values: dict[str, Any],
     errors: dict[str, str] = {}
     if problem := grade_problem(school.kind, values["grade"]):
         errors["grade"] = problem
-    if problem := text_problem(values["name"], label="班级名称", max_length=40):
+    if problem := _name_problem(session, SchoolClass, values["name"], label="班级名称", max_length=40,
+                                taken=school.name, exclude=existing, school_id=school.id):
         errors["name"] = problem
-    elif _name_taken(session, SchoolClass, values["name"], exclude=existing, school_id=school.id):
-        errors["name"] = f"{school.name}已有名为“{values['name']}”的班级。"
     if problem := entry_year_problem(values["entry_year"]):
         errors["entry_year"] = problem
     return errors
@@ -471,10 +478,9 @@ def _department_errors(session: Session, values: dict[str, Any], existing: Depar
             query = query.where(Department.id != existing.id)
         if session.scalar(query.limit(1)) is not None:
             errors["duty_code"] = f"本乡镇已有负责“{DutyCode(values['duty_code']).label}”的部门。"
-    if problem := text_problem(values["name"], label="部门名称", max_length=80):
+    if problem := _name_problem(session, Department, values["name"], label="部门名称", max_length=80,
+                                taken="本乡镇", exclude=existing):
         errors["name"] = problem
-    elif _name_taken(session, Department, values["name"], exclude=existing):
-        errors["name"] = f"本乡镇已有名为“{values['name']}”的部门。"
     return errors
 
 

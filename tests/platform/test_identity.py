@@ -25,7 +25,7 @@ def fresh_user(demo: Any, townships: dict[str, int]) -> dict[str, Any]:
     username = f"t_{secrets.token_hex(4)}"
     with cross_township_session("tests: fresh user", demo) as s:
         school = s.scalars(select(School).where(School.township_id == townships["DEMO-BD"],
-                                                School.kind == "middle")).one()
+                                                School.kind == "middle").order_by(School.id)).first()
         user = User(username=username, display_name="测试教师", password_hash=hash_password(PASSWORD))
         s.add(user)
         s.flush()

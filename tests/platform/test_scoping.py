@@ -30,7 +30,7 @@ def test_township_scope_sees_only_its_township(db_session: Any, townships: dict[
 def test_school_scope_sees_only_its_students_even_through_joins_and_aliases(db_session: Any,
                                                                             townships: dict[str, int]) -> None:
     whole = db_session(townships["DEMO-BD"])
-    school_id = whole.scalars(select(School.id).where(School.kind == "middle")).one()
+    school_id = whole.scalars(select(School.id).where(School.kind == "middle").order_by(School.id).limit(1)).one()
     scoped = db_session(townships["DEMO-BD"], "school", school_id)
     assert set(scoped.scalars(select(Student.school_id).distinct())) == {school_id}
     other = aliased(Student)
@@ -56,7 +56,7 @@ def test_bulk_update_is_scoped_too(db_session: Any, townships: dict[str, int]) -
     from sqlalchemy import update
 
     whole = db_session(townships["DEMO-BD"])
-    school_id = whole.scalars(select(School.id).where(School.kind == "middle")).one()
+    school_id = whole.scalars(select(School.id).where(School.kind == "middle").order_by(School.id).limit(1)).one()
     scoped = db_session(townships["DEMO-BD"], "school", school_id)
     result = scoped.execute(update(Student).values(guardian_phone=Student.guardian_phone))
     assert result.rowcount == whole.scalar(select(func.count(Student.id)).where(Student.school_id == school_id))

@@ -83,7 +83,7 @@ def test_village_created_and_updated_with_audit(bd: Any) -> None:
 
 
 def test_village_name_required_and_unique_in_township(bd: Any, lg: Any) -> None:
-    assert _refused(lambda: service.do_create_village(bd, name="  ")) == {"name": "名称不能为空。"}
+    assert _refused(lambda: service.do_create_village(bd, name="  ")) == {"name": "村委会名称不能为空。"}
     errors = _refused(lambda: service.do_create_village(bd, name="板当村"))
     assert "本乡镇已有" in errors["name"]
     assert "code" in _refused(lambda: service.do_create_village(bd, name=f"村{_u()}", code="9" * 21))
@@ -110,7 +110,7 @@ def test_school_created_in_a_village_and_updated(bd: Any) -> None:
 
 def test_school_validation_names_each_field(bd: Any) -> None:
     errors = _refused(lambda: service.do_create_school(bd, name="", kind="college"))
-    assert errors["name"] == "名称不能为空。"
+    assert errors["name"] == "学校名称不能为空。"
     assert "学校类型无效" in errors["kind"]
     existing = service.list_schools(bd)[0]
     assert "name" in _refused(lambda: service.do_create_school(bd, name=existing.name, kind="primary"))
