@@ -9,7 +9,7 @@ from alembic import context
 from sqlalchemy import text
 
 from baoxue.platform.db import Base, admin_engine, engine_for
-from baoxue.platform.models import import_all_models
+from baoxue.platform.concepts import import_all_models
 
 import_all_models()
 target_metadata = Base.metadata

@@ -1,7 +1,7 @@
 """The app factory and its one core plugin, which wires every part of the shell.
 
-Each concept under `tenants/` exports `routes` from its package; the plugin iterates over
-`CONCEPTS` instead of naming controllers, so a new concept touches one line here.
+The plugin names no concept: it mounts the routes of every concept in the registry
+(`baoxue.platform.concepts`), so adding a concept touches no file here.
 """
 
 from __future__ import annotations
@@ -24,12 +24,13 @@ from litestar.plugins import InitPluginProtocol
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
-from baoxue.platform.auth import AuthenticationMiddleware, check_route_permission, provide_db
+from baoxue.platform.auth import AuthenticationMiddleware, check_route_permission
+from baoxue.platform.concepts import all_concepts, import_all_models
 from baoxue.platform.errors import EXCEPTION_HANDLERS
 from baoxue.platform.openapi_page import SchemaPage
 from baoxue.platform.settings import PROJECT_ROOT, Settings, get_settings
+from baoxue.platform.transactions import TransactionMiddleware, provide_db
 
-CONCEPTS = ("tenancy", "students", "figures")
 PLATFORM_ROUTE_MODULES = ("baoxue.platform.health", "baoxue.platform.identity_routes", "baoxue.platform.audit_routes")
 
 
@@ -39,14 +40,13 @@ class BaoxueCore(InitPluginProtocol):
         self.extra_routes = list(extra_routes)
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
-        from baoxue.platform.models import import_all_models
-
         import_all_models()
         app_config.state = State({"settings": self.settings})
         app_config.route_handlers.extend(self._routes())
-        app_config.dependencies["db"] = Provide(provide_db)
+        app_config.dependencies["db"] = Provide(provide_db, sync_to_thread=False)
         app_config.guards.append(check_route_permission)
-        app_config.middleware.insert(0, DefineMiddleware(AuthenticationMiddleware, settings=self.settings))
+        app_config.middleware[:0] = [DefineMiddleware(AuthenticationMiddleware, settings=self.settings),
+                                     TransactionMiddleware]
         app_config.exception_handlers.update(EXCEPTION_HANDLERS)
         app_config.template_config = TemplateConfig(
             directory=PROJECT_ROOT / "templates", engine=JinjaTemplateEngine,
@@ -69,12 +69,12 @@ class BaoxueCore(InitPluginProtocol):
             create_static_files_router(path="/static", directories=[PROJECT_ROOT / "platform" / "static"],
                                        opt={"public": True}, include_in_schema=False),
         ]
-        modules = [importlib.import_module(m) for m in PLATFORM_ROUTE_MODULES]
-        modules += [importlib.import_module(f"baoxue.tenants.{concept}") for concept in CONCEPTS]
+        handler_lists = [importlib.import_module(m).routes for m in PLATFORM_ROUTE_MODULES]
+        handler_lists += [concept.routes for concept in all_concepts()]
         # One Router per module, not a bare list: Litestar 2.25 re-runs registration for the
         # handlers already on a path each time a bare handler joins it, wrapping a sync handler
         # in its thread runner twice; one returning a Response then answers 500.
-        routes += [Router(path="/", route_handlers=list(m.routes)) for m in modules]
+        routes += [Router(path="/", route_handlers=list(handlers)) for handlers in handler_lists if handlers]
         if self.extra_routes:
             routes.append(Router(path="/", route_handlers=self.extra_routes))
         return routes

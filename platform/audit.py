@@ -7,6 +7,7 @@ so not even a bug in the application can rewrite history.
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, String, select
@@ -14,6 +15,21 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from baoxue.platform.clock import utcnow
 from baoxue.platform.db import Base, tenant_of
+
+
+class EventEnum(StrEnum):
+    """A concept's audit events: `NAME = "concept:thing:verb", "中文说明"`.
+
+    The code is what is stored and filtered on; the label is what the audit page says.
+    """
+
+    label: str
+
+    def __new__(cls, value: str, label: str = "") -> EventEnum:
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.label = label or value
+        return member
 
 
 class AuditEvent(Base):
@@ -41,7 +57,7 @@ class AuditEvent(Base):
 
 def record(
     session: Session,
-    event: str,
+    event: EventEnum,
     *,
     entity: Any = None,
     entity_type: str = "",
@@ -51,7 +67,12 @@ def record(
     township_id: int | None = None,
     user_id: int | None = None,
 ) -> AuditEvent:
-    """Add one audit row to the session's transaction. The actor comes from the session."""
+    """Add one audit row to the session's transaction. The actor comes from the session.
+
+    `event` is a member of a concept's `Event` enum: what is audited is listed in one place.
+    """
+    if not isinstance(event, EventEnum):
+        raise TypeError(f"audit events are EventEnum members, not {event!r}")
     context = tenant_of(session)
     actor = context.extra.get("actor")
     if entity is not None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Iterator
 from typing import Any
 
 import anyio
@@ -22,7 +21,8 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from sqlalchemy.orm import Session
 
 from baoxue.platform import audit
-from baoxue.platform.db import TenantContext, new_session, unit_of_work
+from baoxue.platform.db import TenantContext, new_session
+from baoxue.platform.events import Event
 from baoxue.platform.identity import Actor, actor_from_secret
 from baoxue.platform.permissions import Permission
 from baoxue.platform.settings import Settings
@@ -130,12 +130,6 @@ def request_context(request: Request[Any, Any, Any]) -> TenantContext:
     return actor.context(**extra)
 
 
-def provide_db(request: Request[Any, Any, Any]) -> Iterator[Session]:
-    """One session per request: committed when the handler returns (redirects included)."""
-    with unit_of_work(new_session(request_context(request), request.app.state.settings)) as session:
-        yield session
-
-
 def audit_denied(request: Request[Any, Any, Any], status: int) -> None:
     """A refused attempt by a signed-in person is recorded, in its own transaction."""
     actor: Actor | None = request.scope.get("user")
@@ -144,7 +138,7 @@ def audit_denied(request: Request[Any, Any, Any], status: int) -> None:
     try:
         session = new_session(request_context(request), request.app.state.settings)
         try:
-            audit.record(session, "access:denied", outcome="denied", entity_type="route",
+            audit.record(session, Event.ACCESS_DENIED, outcome="denied", entity_type="route",
                          entity_id=request.url.path[:40],
                          changes={"method": request.method, "path": request.url.path, "status": status})
             session.commit()

@@ -54,7 +54,7 @@ def demo() -> None:
 
 @demo.command("seed", help="Load two demo townships (idempotent: an existing demo is left as it is).")
 def demo_seed() -> None:
-    from baoxue.tenants.tenancy.demo import LOGINS_TEXT, seed_demo
+    from baoxue.platform.demo import logins_text, seed_demo
 
     created = seed_demo()
     click.echo("demo data loaded" if created else "demo data already present")
@@ -62,7 +62,7 @@ def demo_seed() -> None:
         from baoxue.workers.scheduler import run_due_now
 
         run_due_now()  # the dashboard opens with figures, not an empty table
-    click.echo(LOGINS_TEXT)
+    click.echo(logins_text())
 
 
 def _refuse(errors: dict[str, str]) -> click.ClickException:
@@ -136,7 +136,8 @@ def run(host: str | None, port: int | None, reload: bool) -> None:
                 log_level="info")
 
 
-@main.command("worker", help="Run job workers against Redis (BAOXUE_REDIS_URL).")
+@main.command("worker", help="Run job workers against Redis (BAOXUE_REDIS_URL), and the dispatcher that "
+                             "sends recorded jobs.")
 @click.option("--threads", default=4, show_default=True)
 def worker(threads: int) -> None:
     from baoxue.workers.broker import run_worker_forever
@@ -146,12 +147,15 @@ def worker(threads: int) -> None:
     run_worker_forever(threads=threads)
 
 
-@main.command("scheduler", help="Send the periodic jobs (figures every night, ...).")
-@click.option("--once", is_flag=True, help="Send what is due now and exit.")
-def scheduler(once: bool) -> None:
+@main.command("scheduler", help="Record and send the periodic jobs (figures every night, ...); survives outages.")
+@click.option("--once", is_flag=True, help="One round now, then exit (status 1 if it failed).")
+@click.option("--interval", type=float, default=None,
+              help="Seconds between rounds [default: BAOXUE_SCHEDULER_INTERVAL_SECONDS, 60].")
+def scheduler(once: bool, interval: float | None) -> None:
     from baoxue.workers.scheduler import run_scheduler
 
-    run_scheduler(once=once)
+    if not run_scheduler(once=once, interval=interval):
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,9 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Engine, ForeignKey, Integer, MetaData, create_engine, event, text
+from sqlalchemy import (
+    BigInteger, DateTime, Engine, ForeignKey, ForeignKeyConstraint, Integer, MetaData, create_engine, event, text,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, declared_attr, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -67,7 +69,10 @@ class Base(DeclarativeBase):
 class TownshipOwned:
     """Mixin for every tenant-owned table: the township is the wall and the distribution key.
 
-    Every table with this mixin must get `enable_township_rls` in its migration; a test checks.
+    Its migration creates it with `baoxue.platform.rls.create_township_table`: primary key
+    (township_id, id) on PostgreSQL, composite foreign keys to other township tables, forced
+    row-level security. Its concept's `policy.py` says what each scope may read and write;
+    a query on a township-owned model without a policy raises (`baoxue.platform.scoping`).
     """
 
     @declared_attr
@@ -75,14 +80,24 @@ class TownshipOwned:
         return mapped_column(ForeignKey("townships.id", ondelete="RESTRICT"), index=True)
 
 
+def township_fk(column: str, table: str) -> ForeignKeyConstraint:
+    """(township_id, <column>) -> <table>(township_id, id): a row can point only into its own township."""
+    return ForeignKeyConstraint(["township_id", column], [f"{table}.township_id", f"{table}.id"])
+
+
 @dataclass(frozen=True)
 class TenantContext:
-    """Who a transaction works for. Set once per session, read by the database hooks."""
+    """Who a transaction works for: the scope (which holds the township), the person, request facts."""
 
-    township_id: int | None = None
-    user_id: int | None = None
     scope: Any = None  # baoxue.platform.scoping.Scope; Any avoids an import cycle
+    user_id: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # Only while signing in: the one users row the database lets an anonymous login read.
+    login_username: str = ""
+
+    @property
+    def township_id(self) -> int | None:
+        return self.scope.township_id if self.scope is not None else None
 
 
 def tenant_of(session: Session) -> TenantContext:
@@ -90,12 +105,14 @@ def tenant_of(session: Session) -> TenantContext:
 
 
 def set_tenant(session: Session, context: TenantContext) -> None:
-    """Change the context; the database sees it from the next transaction on."""
-    if session.in_transaction():
-        # The setting is made when a transaction begins; changing it mid-transaction
-        # would leave the database and the scope disagreeing.
-        session.commit()
+    """Change who the session works for, in the current transaction too (no commit needed).
+
+    The scope listener reads the context on every query; the database's settings are made
+    when a transaction begins and re-made here if one is open, so the two never disagree.
+    """
     session.info["tenant"] = context
+    if session.in_transaction():
+        _apply_settings(session, session.connection())
 
 
 @lru_cache(maxsize=8)
@@ -194,19 +211,25 @@ def narrow_to_township(session: Session, context: TenantContext) -> None:
     """
     session.flush()
     session.info.pop("unscoped_reason", None)
-    session.info["tenant"] = context
+    set_tenant(session, context)
 
 
 @event.listens_for(Session, "after_begin")
 def _set_township_for_transaction(session: Session, _transaction: Any, connection: Any) -> None:
+    _apply_settings(session, connection)
+
+
+def _apply_settings(session: Session, connection: Any) -> None:
     if connection.dialect.name != "postgresql" or session.info.get("unscoped_reason"):
         return
     context = tenant_of(session)
     connection.execute(
-        text("select set_config('app.township_id', :township, true), set_config('app.user_id', :user, true)"),
+        text("select set_config('app.township_id', :township, true), set_config('app.user_id', :user, true),"
+             " set_config('app.login_username', :login, true)"),
         {
             "township": "" if context.township_id is None else str(context.township_id),
             "user": "" if context.user_id is None else str(context.user_id),
+            "login": context.login_username,
         },
     )
 

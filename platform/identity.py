@@ -18,9 +18,10 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from baoxue.platform import audit
 from baoxue.platform.clock import utcnow
+from baoxue.platform.events import Event
 from baoxue.platform.db import Base, TenantContext, set_tenant, tenant_of
-from baoxue.platform.permissions import Permission, Role, UnitKind, permissions_of
-from baoxue.platform.scoping import Scope
+from baoxue.platform.permissions import CLASS_BOUND_ROLES, Permission, Role, UnitKind, permissions_of
+from baoxue.platform.scoping import Scope, own_rows
 from baoxue.platform.settings import Settings
 
 _hasher = PasswordHasher()
@@ -50,7 +51,8 @@ class MembershipView:
     unit_kind: UnitKind
     unit_id: int | None
     unit_name: str
-    class_id: int | None = None
+    class_ids: tuple[int, ...] = ()
+    duty: str = ""
 
     @property
     def label(self) -> str:
@@ -88,16 +90,16 @@ class Actor:
         m = self.membership
         if m is None:
             return None
-        return Scope(township_id=m.township_id, unit_kind=m.unit_kind.value, unit_id=m.unit_id)
+        # Teachers work in their classes; everyone else of a school sees the whole school.
+        classes = frozenset(m.class_ids) if m.role in CLASS_BOUND_ROLES else None
+        return Scope(township_id=m.township_id, unit_kind=m.unit_kind, unit_id=m.unit_id, class_ids=classes,
+                     duty=m.duty)
 
     def can(self, permission: Permission) -> bool:
         return permission in self.permissions
 
     def context(self, **extra: object) -> TenantContext:
-        return TenantContext(
-            township_id=self.township_id, user_id=self.user_id, scope=self.scope,
-            extra={"actor": self, **extra},
-        )
+        return TenantContext(scope=self.scope, user_id=self.user_id, extra={"actor": self, **extra})
 
 
 # --- passwords -----------------------------------------------------------------------------
@@ -142,17 +144,18 @@ def do_login(session: Session, settings: Settings, username: str, password: str,
     """
     from baoxue.tenants.tenancy.models import User
 
-    set_tenant(session, TenantContext(extra={"request_id": request_id, "ip": ip}))
+    username = username.strip()
+    set_tenant(session, TenantContext(login_username=username, extra={"request_id": request_id, "ip": ip}))
     now = utcnow()
-    user = session.scalars(select(User).where(User.username == username.strip())).first()
+    user = session.scalars(select(User).where(User.username == username)).first()
     if user is None:
         verify_password(_DUMMY_HASH, password)  # same cost as a real check: no user enumeration
-        audit.record(session, "identity:login:failed", entity_type="users", outcome="failed",
+        audit.record(session, Event.LOGIN_FAILED, entity_type="users", outcome="failed",
                      changes={"username": username[:64]})
         session.commit()
         raise LoginRefused("用户名或密码不正确。")
     if user.locked_until and user.locked_until > now:
-        audit.record(session, "identity:login:locked", entity=user, outcome="denied", user_id=user.id)
+        audit.record(session, Event.LOGIN_LOCKED, entity=user, outcome="denied", user_id=user.id)
         session.commit()
         minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
         raise LoginRefused(f"登录失败次数过多，账号已暂时锁定，请在 {minutes} 分钟后再试。")
@@ -161,14 +164,14 @@ def do_login(session: Session, settings: Settings, username: str, password: str,
         if user.failed_logins >= settings.login_max_failures:
             user.locked_until = now + timedelta(minutes=settings.login_lockout_minutes)
             user.failed_logins = 0
-        audit.record(session, "identity:login:failed", entity=user, outcome="failed", user_id=user.id)
+        audit.record(session, Event.LOGIN_FAILED, entity=user, outcome="failed", user_id=user.id)
         session.commit()
         raise LoginRefused("用户名或密码不正确。")
     user.failed_logins = 0
     user.locked_until = None
     memberships = memberships_of_user(session, user.id)
     secret, row = open_session(session, settings, user.id, memberships[0].id if memberships else None, kind=kind)
-    audit.record(session, "identity:login:succeeded", entity=user, user_id=user.id,
+    audit.record(session, Event.LOGIN_SUCCEEDED, entity=user, user_id=user.id,
                  township_id=memberships[0].township_id if memberships else None)
     session.commit()
     return secret, row
@@ -192,43 +195,38 @@ def _digest(secret: str) -> str:
 
 
 def memberships_of_user(session: Session, user_id: int) -> list[MembershipView]:
-    """A person's active memberships in every township, to choose one.
+    """A person's active memberships in every township, to choose one: two queries.
 
-    The only membership read that crosses townships: on PostgreSQL the memberships policy
-    allows it for `app.user_id` = the person themself, and nothing else. Unit names are then
-    read inside each township, through the wall like any other read.
+    The only read that crosses townships, and a narrow one: `own_rows` lets through only the
+    models whose policy says what a person may see of themselves (their memberships, the classes
+    and units those name, their townships' names); on PostgreSQL the policies say the same for
+    `app.user_id`, and nothing else of any township is visible in this transaction.
     """
-    from baoxue.tenants.tenancy.models import Department, Membership, School, Township, Village
+    from baoxue.tenants.tenancy.models import Department, Membership, MembershipClass, School, Township, Village
 
-    extra = dict(tenant_of(session).extra)
-    set_tenant(session, TenantContext(user_id=user_id, extra=extra))
-    rows = session.execute(
-        select(Membership, Township.name)
+    set_tenant(session, TenantContext(user_id=user_id, extra=dict(tenant_of(session).extra)))
+    rows = session.execute(own_rows(
+        select(Membership, Township.name, School.name, Village.name, Department.name, Department.duty_code)
         .join(Township, Township.id == Membership.township_id)
+        .outerjoin(School, School.id == Membership.school_id)
+        .outerjoin(Village, Village.id == Membership.village_id)
+        .outerjoin(Department, Department.id == Membership.department_id)
         .where(Membership.user_id == user_id, Membership.is_active.is_(True))
-        .order_by(Membership.id)
-        .execution_options(own_memberships=True)
-    ).all()
-    unit_names: dict[tuple[UnitKind, int], str] = {}
-    for township_id in sorted({m.township_id for m, _ in rows}):
-        set_tenant(session, TenantContext(township_id=township_id, user_id=user_id,
-                                          scope=Scope.township(township_id), extra=extra))
-        for kind, model in ((UnitKind.SCHOOL, School), (UnitKind.VILLAGE, Village),
-                            (UnitKind.DEPARTMENT, Department)):
-            wanted = {m.unit_id for m, _ in rows if m.township_id == township_id
-                      and Role(m.role).unit_kind == kind and m.unit_id is not None}
-            if wanted:
-                for unit_id, name in session.execute(select(model.id, model.name).where(model.id.in_(wanted))):
-                    unit_names[(kind, unit_id)] = name
-    set_tenant(session, TenantContext(user_id=user_id, extra=extra))
+        .order_by(Membership.id), user_id)).all()
+    classes: dict[int, list[int]] = {}
+    for membership_id, class_id in session.execute(own_rows(
+            select(MembershipClass.membership_id, MembershipClass.class_id)
+            .order_by(MembershipClass.class_id), user_id)):
+        classes.setdefault(membership_id, []).append(class_id)
     views = []
-    for m, township_name in rows:
+    for m, township_name, school, village, department, duty in rows:
         role = Role(m.role)
+        unit_name = {UnitKind.SCHOOL: school, UnitKind.VILLAGE: village,
+                     UnitKind.DEPARTMENT: department}.get(role.unit_kind) or ""
         views.append(MembershipView(
             id=m.id, township_id=m.township_id, township_name=township_name, role=role,
-            unit_kind=role.unit_kind, unit_id=m.unit_id,
-            unit_name=unit_names.get((role.unit_kind, m.unit_id), "") if m.unit_id else "",
-            class_id=m.class_id,
+            unit_kind=role.unit_kind, unit_id=m.unit_id, unit_name=unit_name,
+            class_ids=tuple(classes.get(m.id, ())), duty=duty or "",
         ))
     return views
 
@@ -245,6 +243,7 @@ def actor_from_secret(session: Session, settings: Settings, secret: str, *, kind
         return None
     if kind == "cookie" and row.last_seen_at + timedelta(minutes=settings.session_idle_minutes) <= now:
         return None
+    set_tenant(session, TenantContext(user_id=row.user_id, extra=dict(tenant_of(session).extra)))
     user = session.get(User, row.user_id)
     if user is None or not user.is_active:
         return None
@@ -267,7 +266,7 @@ def do_switch_membership(session: Session, actor: Actor, membership_id: int) -> 
     session.execute(update(AuthSession).where(AuthSession.id == actor.session_id).values(
         membership_id=membership_id))
     target = next(m for m in actor.memberships if m.id == membership_id)
-    audit.record(session, "identity:membership:switched", entity_type="memberships",
+    audit.record(session, Event.MEMBERSHIP_SWITCHED, entity_type="memberships",
                  entity_id=membership_id, township_id=target.township_id,
                  changes={"from": actor.membership_id, "to": membership_id})
     return True
@@ -275,7 +274,7 @@ def do_switch_membership(session: Session, actor: Actor, membership_id: int) -> 
 
 def do_logout(session: Session, actor: Actor) -> None:
     session.execute(update(AuthSession).where(AuthSession.id == actor.session_id).values(revoked_at=utcnow()))
-    audit.record(session, "identity:logout", entity_type="users", entity_id=actor.user_id)
+    audit.record(session, Event.LOGOUT, entity_type="users", entity_id=actor.user_id)
 
 
 def do_change_password(session: Session, actor: Actor, current: str, new: str) -> dict[str, str]:
@@ -304,5 +303,5 @@ def do_change_password(session: Session, actor: Actor, current: str, new: str) -
         .where(AuthSession.user_id == user.id, AuthSession.id != actor.session_id, AuthSession.revoked_at.is_(None))
         .values(revoked_at=utcnow())
     )
-    audit.record(session, "identity:password:changed", entity=user)
+    audit.record(session, Event.PASSWORD_CHANGED, entity=user)
     return {}

@@ -29,6 +29,15 @@ def downgrade(revision: str, settings: Settings | None = None) -> None:
     command.downgrade(alembic_config(settings), revision)
 
 
+def head_revision() -> str:
+    """The newest revision the code carries."""
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
 def current_revision(settings: Settings | None = None) -> str | None:
     from alembic.runtime.migration import MigrationContext
 

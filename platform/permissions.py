@@ -64,6 +64,10 @@ ROLE_UNITS = {
 }
 
 
+# Roles that work in named classes (their membership's classes) rather than the whole school.
+CLASS_BOUND_ROLES = frozenset({Role.CLASS_TEACHER, Role.SUBJECT_TEACHER})
+
+
 class Permission(StrEnum):
     STRUCTURE_READ = "tenancy:structure:read"
     STRUCTURE_WRITE = "tenancy:structure:write"

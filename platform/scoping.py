@@ -1,40 +1,61 @@
 """The one scoping mechanism inside a township (and, on SQLite, between townships).
 
-A `Scope` says which part of a township an actor works in. One `do_orm_execute` listener
-adds criteria to every ORM query:
+A `Scope` says which part of a township an actor works in: the whole township, one school
+(narrowed to some classes for teachers), one village, or one department. It is the only holder
+of the township a session works for.
 
-* every `TownshipOwned` model is filtered to the scope's township (on PostgreSQL the
-  row-level-security policy says the same; here it also protects the SQLite default);
-* every model with a `__scope__` classmethod is narrowed by it (a school's students, a
-  village's residents, ...). `__scope__(scope)` returns None (no narrowing) or a lambda of the
-  entity, `lambda c: c.school_id == unit_id`: a lambda so that aliases get the criteria adapted
-  to them, closing over plain ints only so that SQLAlchemy caches it with bound parameters.
+Every model that holds township data has one `Policy` (in its concept's `policy.py`) saying
+what a scope may *read* and what it may *write*, as SQL criteria on the model's columns.
+From those two declarations:
 
-It fails closed: a session with no scope raises `ScopeMissing` when it queries a
-township-owned model at the top level, and sees no rows of one reached through a join.
-Only `cross_township_session` (named, audited) turns it off.
+* reads: one `do_orm_execute` listener adds the read criteria of every policy to every ORM
+  query (joins, aliases and subqueries included), plus the township on every `TownshipOwned`
+  model; bulk `update()`/`delete()` and queries run with `for_write(...)` get the write criteria;
+* writes: after each flush, the rows inserted or updated are selected again under the write
+  criteria, and rows about to be deleted before it; a row outside the writer's scope raises
+  `ScopeViolation` and the transaction rolls back (the application's own `WITH CHECK`).
+
+It fails closed: a query on township data with no scope raises `ScopeMissing`; a
+`TownshipOwned` model with no policy raises `PolicyMissing`. The escapes are named: a
+`cross_township_session` (the owner's connection, audited by its callers) and
+`own_rows(user_id)`, which reads only the rows a person may see about themselves in any
+township (their memberships, to choose one), through each policy's `own` criteria.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
-from sqlalchemy import event
+from sqlalchemy import ColumnElement, event, false, select
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 
 from baoxue.platform.db import TownshipOwned, tenant_of
+from baoxue.platform.permissions import UnitKind
 
 
 class ScopeMissing(RuntimeError):
     """A query reached tenant data with no scope set: a programming error, never a user's."""
 
 
+class PolicyMissing(RuntimeError):
+    """A township-owned model has no policy: every such model must say who reads and writes it."""
+
+
+class ScopeViolation(RuntimeError):
+    """A write outside the writer's scope. Answered as "not found": it is not theirs."""
+
+
 @dataclass(frozen=True)
 class Scope:
     township_id: int
-    unit_kind: str = "township"  # township | school | village | department
+    unit_kind: UnitKind = UnitKind.TOWNSHIP
     unit_id: int | None = None
+    # None: the whole unit. A set: a teacher's own classes (possibly none: then no students).
+    class_ids: frozenset[int] | None = None
+    duty: str = ""  # a department's DutyCode
 
     @classmethod
     def township(cls, township_id: int) -> Scope:
@@ -43,40 +64,141 @@ class Scope:
 
     @property
     def whole_township(self) -> bool:
-        return self.unit_kind == "township"
+        return self.unit_kind == UnitKind.TOWNSHIP
 
     def is_school(self, school_id: int | None = None) -> bool:
-        return self.unit_kind == "school" and (school_id is None or self.unit_id == school_id)
+        return self.unit_kind == UnitKind.SCHOOL and (school_id is None or self.unit_id == school_id)
+
+    @property
+    def school_id(self) -> int | None:
+        return self.unit_id if self.unit_kind == UnitKind.SCHOOL else None
+
+    @property
+    def village_id(self) -> int | None:
+        return self.unit_id if self.unit_kind == UnitKind.VILLAGE else None
+
+    @property
+    def department_id(self) -> int | None:
+        return self.unit_id if self.unit_kind == UnitKind.DEPARTMENT else None
+
+
+# A lambda of the entity, `lambda c: c.school_id == unit_id`, or None (no narrowing inside the
+# township). A lambda, so that SQLAlchemy applies it to aliases and joined entities too; each
+# policy writes its own, closing over plain values only, so the statement cache keys on the
+# lambda's code and binds the values as parameters.
+Criteria = Callable[[Any], ColumnElement[bool]] | None
+
+
+def nothing() -> Criteria:
+    return _NOTHING
+
+
+def _no_rows(_entity: Any) -> ColumnElement[bool]:
+    return false()
+
+
+_NOTHING: Criteria = _no_rows
+
+
+class Policy:
+    """What a scope may read and write of one model. One subclass per model, in `policy.py`:
+
+        class StudentPolicy(Policy, model=Student):
+            def read(self, scope):   # criteria (a lambda of the entity), or None for all
+                school_id = scope.unit_id
+                return lambda c: c.school_id == school_id
+            def write(self, scope): ...  # defaults to read
+    """
+
+    model: ClassVar[type]
+    registry: ClassVar[dict[type, Policy]] = {}
+
+    def __init_subclass__(cls, model: type | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if model is not None:
+            if model in Policy.registry:
+                raise TypeError(f"{model.__name__} already has a policy")
+            cls.model = model
+            Policy.registry[model] = cls()
+
+    def read(self, scope: Scope) -> Criteria:
+        raise NotImplementedError
+
+    def write(self, scope: Scope) -> Criteria:
+        return self.read(scope)
+
+    def own(self, user_id: int) -> Criteria | type[NotImplemented]:
+        """Rows a person may read about themselves in any township; NotImplemented: none."""
+        return NotImplemented
+
+
+class TownshipStructure(Policy):
+    """Read by everyone in the township (names of villages, schools...); written by the township."""
+
+    def read(self, scope: Scope) -> Criteria:
+        return None
+
+    def write(self, scope: Scope) -> Criteria:
+        return None if scope.whole_township else nothing()
+
+
+class TownshipWide(Policy):
+    """Read and written by anyone in the township (job records: no unit, nothing personal)."""
+
+    def read(self, scope: Scope) -> Criteria:
+        return None
+
+
+_all_loaded = False
+
+
+def policy_of(model: type) -> Policy | None:
+    global _all_loaded
+    if model not in Policy.registry and not _all_loaded:
+        # A process that imported one concept's models (a worker, a command) has not imported
+        # every policy yet; load them all once rather than fail a query that has one.
+        from baoxue.platform.concepts import import_all_models
+
+        import_all_models()
+        _all_loaded = True
+    return Policy.registry.get(model)
 
 
 def scope_of(session: Session) -> Scope | None:
     return tenant_of(session).scope
 
 
-_scoped_cache: tuple[int, list[type]] = (-1, [])
+# --- execution options ---------------------------------------------------------------------------
+
+WRITE_MODE = {"scope_mode": "write"}
 
 
-def _scoped_models() -> list[type]:
-    """Models with `__scope__`, recomputed only when a model has been added since."""
-    global _scoped_cache
-    from baoxue.platform.db import Base
+def for_write(statement: Any) -> Any:
+    """A select that sees only rows the scope may write (what `access(..., for_write=True)` uses)."""
+    return statement.execution_options(**WRITE_MODE)
 
-    mappers = Base.registry.mappers
-    if _scoped_cache[0] != len(mappers):
-        _scoped_cache = (len(mappers), [m.class_ for m in mappers if hasattr(m.class_, "__scope__")])
-    return _scoped_cache[1]
 
+def own_rows(statement: Any, user_id: int) -> Any:
+    """The narrow self-read: only models whose policy defines `own`, narrowed to this person."""
+    return statement.execution_options(own_rows_of=user_id)
+
+
+# --- reads -----------------------------------------------------------------------------------------
 
 @event.listens_for(Session, "do_orm_execute")
 def _apply_scope(state: ORMExecuteState) -> None:
+    if state.session.info.get("unscoped_reason"):
+        return  # cross_township_session: the owner's deliberate, named work
+    if state.is_insert:
+        _refuse_bulk_insert(state)
+        return
     if not (state.is_select or state.is_update or state.is_delete):
         return
-    if state.session.info.get("unscoped_reason") or state.execution_options.get("own_memberships"):
-        # The named escapes: cross_township_session, and identity reading a person's own
-        # memberships (PostgreSQL's policy still limits that to the person's rows).
-        return
     if state.is_column_load or state.is_relationship_load:
-        # Loads of attributes of rows already in scope: the original query was filtered.
+        return  # attributes of rows already in scope: the original query was filtered
+    own = state.execution_options.get("own_rows_of")
+    if own is not None:
+        state.statement = state.statement.options(*_own_options(state, int(own)))
         return
     scope = scope_of(state.session)
     if scope is None:
@@ -87,14 +209,84 @@ def _apply_scope(state: ORMExecuteState) -> None:
             with_loader_criteria(TownshipOwned, lambda cls: cls.township_id < 0, include_aliases=True)
         )
         return
+    writing = state.is_update or state.is_delete or state.execution_options.get("scope_mode") == "write"
+    state.statement = state.statement.options(*_scope_options(state, scope, writing=writing))
+
+
+def _scope_options(state: ORMExecuteState, scope: Scope, *, writing: bool) -> list[Any]:
+    for mapper in state.all_mappers:
+        if issubclass(mapper.class_, TownshipOwned) and policy_of(mapper.class_) is None:
+            raise PolicyMissing(f"{mapper.class_.__name__} has no policy")
     township_id = scope.township_id
     options: list[Any] = [
-        with_loader_criteria(
-            TownshipOwned, lambda cls: cls.township_id == township_id, include_aliases=True
-        )
+        # A lambda: it applies to every TownshipOwned class, each with its own column.
+        with_loader_criteria(TownshipOwned, lambda cls: cls.township_id == township_id, include_aliases=True)
     ]
-    for model in _scoped_models():
-        criteria = model.__scope__(scope)
+    for model, policy in Policy.registry.items():
+        criteria = policy.write(scope) if writing else policy.read(scope)
         if criteria is not None:
             options.append(with_loader_criteria(model, criteria, include_aliases=True))
-    state.statement = state.statement.options(*options)
+    return options
+
+
+def _own_options(state: ORMExecuteState, user_id: int) -> list[Any]:
+    options = []
+    allowed = set()
+    for model, policy in Policy.registry.items():
+        criteria = policy.own(user_id)
+        if criteria is not NotImplemented:
+            allowed.add(model)
+            if criteria is not None:
+                options.append(with_loader_criteria(model, criteria, include_aliases=True))
+    for mapper in state.all_mappers:
+        if mapper.class_ not in allowed:
+            raise ScopeMissing(f"own_rows() cannot read {mapper.class_.__name__}")
+    return options
+
+
+def _refuse_bulk_insert(state: ORMExecuteState) -> None:
+    for mapper in state.all_mappers:
+        if issubclass(mapper.class_, TownshipOwned):
+            raise ScopeViolation(f"bulk insert into {mapper.class_.__name__} bypasses the write check; "
+                                 "add objects to the session (or use the platform's COPY helper)")
+
+
+# --- writes ----------------------------------------------------------------------------------------
+
+@event.listens_for(Session, "before_flush")
+def _check_township_and_deletes(session: Session, _context: Any, _instances: Any) -> None:
+    if session.info.get("unscoped_reason"):
+        return
+    scope = scope_of(session)
+    for obj in (*session.new, *session.dirty):
+        # Another township's id is refused before the database sees it (on SQLite nothing else would).
+        if isinstance(obj, TownshipOwned) and (scope is None or obj.township_id != scope.township_id):
+            raise ScopeViolation(f"{type(obj).__name__} of township {obj.township_id} written "
+                                 f"from {scope.township_id if scope else 'no'} township")
+    _check_in_write_scope(session, (obj for obj in session.deleted if isinstance(obj, TownshipOwned)), "delete")
+
+
+@event.listens_for(Session, "after_flush")
+def _check_inserts_and_updates(session: Session, _context: Any) -> None:
+    if session.info.get("unscoped_reason"):
+        return
+    written = [obj for obj in session.new if isinstance(obj, TownshipOwned)]
+    written += [obj for obj in session.dirty
+                if isinstance(obj, TownshipOwned) and session.is_modified(obj, include_collections=False)]
+    _check_in_write_scope(session, written, "write")
+
+
+def _check_in_write_scope(session: Session, objects: Iterable[Any], verb: str) -> None:
+    """Select the rows again under the write criteria: one query per model, none if nothing changed."""
+    by_model: dict[type, set[int]] = defaultdict(set)
+    for obj in objects:
+        by_model[type(obj)].add(obj.id)
+    if not by_model:
+        return
+    if scope_of(session) is None:
+        raise ScopeMissing(f"{verb} of {next(iter(by_model)).__name__} with no scope set")
+    with session.no_autoflush:
+        for model, ids in by_model.items():
+            seen = set(session.scalars(for_write(select(model.id).where(model.id.in_(ids)))))  # type: ignore[attr-defined]
+            if seen != ids:
+                raise ScopeViolation(f"{verb} of {model.__name__} {sorted(ids - seen)} outside the writer's scope")

@@ -7,25 +7,16 @@ from typing import Any
 from jinja2 import Environment
 
 from baoxue.platform.clock import CHINA
+from baoxue.platform.concepts import NavEntry, navigation
 from baoxue.platform.permissions import DUTY_LABELS, Permission, ROLE_LABELS
 
-NAV = (
-    # (label, href, permission needed)
-    ("首页", "/", None),
-    ("学校与班级", "/admin/schools", Permission.STRUCTURE_READ),
-    ("村委会", "/admin/villages", Permission.STRUCTURE_READ),
-    ("部门", "/admin/departments", Permission.STRUCTURE_READ),
-    ("人员与角色", "/admin/people", Permission.PEOPLE_READ),
-    ("学生", "/students", Permission.STUDENT_READ),
-    ("批量导入", "/admin/import", Permission.STRUCTURE_WRITE),
-    ("操作日志", "/audit", Permission.AUDIT_READ),
-)
-
-
 def nav_for(actor: Any) -> list[tuple[str, str]]:
+    """The menu: every concept's entries (and the shell's audit page) the actor may open."""
     if actor is None:
         return []
-    return [(label, href) for label, href, perm in NAV if perm is None or actor.can(perm)]
+    entries = [*navigation(), NavEntry("操作日志", "/audit", Permission.AUDIT_READ, order=900)]
+    entries.sort(key=lambda e: e.order)
+    return [(e.label, e.href) for e in entries if e.permission is None or actor.can(e.permission)]
 
 
 def mask_id_number(value: str | None) -> str:

@@ -106,7 +106,7 @@ def migrated(settings: Any) -> Any:
 @pytest.fixture(scope="session")
 def demo(migrated: Any) -> Any:
     """The two demo townships: the personas of every test."""
-    from baoxue.tenants.tenancy.demo import seed_demo
+    from baoxue.platform.demo import seed_demo
 
     seed_demo()
     return migrated
@@ -196,16 +196,18 @@ def persona(client: Any) -> Any:
 
 @pytest.fixture
 def db_session(demo: Any) -> Any:
-    """`db_session(township_id, unit_kind="township", unit_id=None)`: a scoped session as the app."""
+    """`db_session(township_id, unit_kind="township", unit_id=None, class_ids=None)`: a scoped session."""
     from baoxue.platform.db import TenantContext, new_session
+    from baoxue.platform.permissions import UnitKind
     from baoxue.platform.scoping import Scope
 
     opened = []
 
-    def make(township_id: int, unit_kind: str = "township", unit_id: int | None = None) -> Any:
-        s = new_session(TenantContext(township_id=township_id,
-                                      scope=Scope(township_id=township_id, unit_kind=unit_kind, unit_id=unit_id)),
-                        demo)
+    def make(township_id: int, unit_kind: str = "township", unit_id: int | None = None,
+             class_ids: Any = None) -> Any:
+        scope = Scope(township_id=township_id, unit_kind=UnitKind(unit_kind), unit_id=unit_id,
+                      class_ids=None if class_ids is None else frozenset(class_ids))
+        s = new_session(TenantContext(scope=scope), demo)
         opened.append(s)
         return s
 

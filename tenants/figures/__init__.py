@@ -1,5 +1,6 @@
-"""Figures and the dashboard."""
+"""Figures and the dashboard (the home page of every role)."""
 
-from baoxue.tenants.figures.routes import routes
+from baoxue.platform.concepts import Concept, NavEntry
 
-__all__ = ["routes"]
+concept = Concept(name="figures", label="统计与首页", requires=("students",),
+                  nav=(NavEntry("首页", "/", None, order=0),))

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from baoxue.platform.auth import SIGNED_IN, actor_of, requires
 from baoxue.platform.permissions import Permission
 from baoxue.tenants.figures import service
-from baoxue.tenants.tenancy.service import unit_overview
+from baoxue.tenants.figures.overview import unit_overview
 
 
 @dataclass

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
 
-from sqlalchemy import Date, ForeignKey, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy import Date, SmallInteger, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from baoxue.platform.clock import utcnow
-from baoxue.platform.db import Base, TownshipOwned
-from baoxue.platform.permissions import UnitKind
+from baoxue.platform.db import Base, TownshipOwned, township_fk
 
 # JY/T 1001 student status codes (DOMAIN.md §13).
 STATUS_LABELS = {
@@ -25,12 +23,15 @@ class Student(TownshipOwned, Base):
     __table_args__ = (
         UniqueConstraint("township_id", "id_number"),
         UniqueConstraint("township_id", "student_number"),
+        township_fk("school_id", "schools"),
+        township_fk("class_id", "school_classes"),
+        township_fk("residence_village_id", "villages"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"), index=True)
-    class_id: Mapped[int | None] = mapped_column(ForeignKey("school_classes.id"), index=True)
-    residence_village_id: Mapped[int | None] = mapped_column(ForeignKey("villages.id"), index=True)
+    school_id: Mapped[int] = mapped_column(index=True)
+    class_id: Mapped[int | None] = mapped_column(index=True)
+    residence_village_id: Mapped[int | None] = mapped_column(index=True)
     name: Mapped[str] = mapped_column(String(40))
     gender: Mapped[str] = mapped_column(String(2))  # 男 / 女
     birth_date: Mapped[date] = mapped_column(Date)
@@ -45,15 +46,3 @@ class Student(TownshipOwned, Base):
     family_circumstances: Mapped[str] = mapped_column(Text, default="")
     is_poor_household: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-    @classmethod
-    def __scope__(cls, scope: Any) -> Any:
-        unit_id = scope.unit_id
-        if scope.unit_kind == UnitKind.SCHOOL:
-            return lambda c: c.school_id == unit_id
-        if scope.unit_kind == UnitKind.VILLAGE:
-            return lambda c: c.residence_village_id == unit_id
-        if scope.unit_kind == UnitKind.DEPARTMENT:
-            # Departments see students only through referrals (a later issue).
-            return lambda c: c.id < 0
-        return None

@@ -17,6 +17,7 @@ from baoxue.platform.spreadsheets import xlsx_download
 from baoxue.platform.permissions import Permission
 from baoxue.platform.templating import mask_id_number, mask_phone
 from baoxue.tenants.students import service
+from baoxue.tenants.students.policy import access_student
 from baoxue.tenants.students.models import STATUS_LABELS, Student
 from baoxue.tenants.tenancy.models import School, SchoolClass, Village
 from baoxue.tenants.tenancy.service import visible_schools
@@ -68,7 +69,7 @@ def students_api(db: Session, q: str = "", school_id: int | None = None, class_i
      sync_to_thread=True)
 def student_api(request: Request[Any, Any, Any], db: Session, student_id: int) -> StudentOut:
     personal = actor_of(request).can(Permission.STUDENT_READ_PERSONAL)
-    return _out(service.access_student(db, student_id, personal=personal), personal=personal)
+    return _out(access_student(db, student_id, personal=personal), personal=personal)
 
 
 @get("/students", opt=requires(Permission.STUDENT_READ), include_in_schema=False, sync_to_thread=True)
@@ -93,7 +94,7 @@ def students_page(request: Request[Any, Any, Any], db: Session, q: str = "", sch
      sync_to_thread=True)
 def student_page(request: Request[Any, Any, Any], db: Session, student_id: int) -> Template:
     personal = actor_of(request).can(Permission.STUDENT_READ_PERSONAL)
-    student = service.access_student(db, student_id, personal=personal)
+    student = access_student(db, student_id, personal=personal)
     return Template("students/detail.html", context={
         "s": student, "personal": personal, "status_labels": STATUS_LABELS,
         "school": db.get(School, student.school_id),

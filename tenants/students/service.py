@@ -6,8 +6,8 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from baoxue.platform import audit
+from baoxue.tenants.students.events import Event
 from baoxue.tenants.students.models import Student
-from baoxue.tenants.tenancy.service import access
 
 PAGE_SIZE = 50
 
@@ -28,14 +28,6 @@ def list_students(session: Session, *, q: str = "", school_id: int | None = None
         .limit(PAGE_SIZE).offset(max(page - 1, 0) * PAGE_SIZE)
     )
     return list(rows), total
-
-
-def access_student(session: Session, student_id: int, *, personal: bool) -> Student:
-    """Fetch one student in scope; reading the unmasked record is audited."""
-    student = access(session, Student, student_id)
-    if personal:
-        audit.record(session, "students:student:personal_viewed", entity=student)
-    return student
 
 
 EXPORT_HEADERS = ("姓名", "性别", "出生日期", "身份证件号", "全国学籍号", "学校", "班级", "户籍所在村",
@@ -61,5 +53,5 @@ def do_export_students(session: Session) -> tuple[bytes, int]:
         for s in students
     )
     data = workbook_bytes([("学生名册", EXPORT_HEADERS, rows)])
-    audit.record(session, "students:export:downloaded", entity_type="students", changes={"rows": len(students)})
+    audit.record(session, Event.EXPORTED, entity_type="students", changes={"rows": len(students)})
     return data, len(students)

@@ -14,20 +14,24 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from baoxue.platform.db import cross_township_session
+from baoxue.platform.demo import RANDOM_SEED, DemoContext
 from baoxue.platform.identity import hash_password
 from baoxue.platform.permissions import DutyCode, Role
-from baoxue.platform.settings import Settings
-from baoxue.tenants.students.idnumbers import make_id_number, student_number_for
-from baoxue.tenants.students.models import Student
-from baoxue.tenants.tenancy.models import Department, Membership, School, SchoolClass, Township, User, Village
+from baoxue.tenants.tenancy.models import (
+    Department,
+    Membership,
+    MembershipClass,
+    School,
+    SchoolClass,
+    Township,
+    User,
+    Village,
+)
 
 DEMO_PASSWORD = "baoxue2026"
 SCHOOL_YEAR = 2026  # the school year that starts in September 2026
-RANDOM_SEED = 20260901
 
 
 @dataclass(frozen=True)
@@ -86,7 +90,8 @@ TOWNSHIPS = (
 )
 
 # The logins of one township: (key, role, unit, title). Unit: None for the township itself,
-# a DutyCode, ("village", index), ("school", key) or ("class", school key, grade): class (1) of it.
+# a DutyCode, ("village", index), ("school", key), or ("classes", school key, ((grade, n), ...)):
+# the classes a teacher teaches in that school, class n of each grade.
 _LOGINS: tuple[tuple[str, Role, Any, str], ...] = (
     ("leader", Role.LEADER, None, "{head}、领导小组组长"),
     ("office", Role.OFFICE_STAFF, None, "领导小组办公室主任"),
@@ -108,12 +113,12 @@ _LOGINS: tuple[tuple[str, Role, Any, str], ...] = (
     ("village2", Role.VILLAGE_CADRE, ("village", 1), "村委会主任"),
     ("mid_principal", Role.PRINCIPAL, ("school", "mid"), "校长"),
     ("mid_academic", Role.ACADEMIC_OFFICE, ("school", "mid"), "教导主任"),
-    ("mid_teacher", Role.CLASS_TEACHER, ("class", "mid", 7), "班主任"),
-    ("mid_subject", Role.SUBJECT_TEACHER, ("school", "mid"), "数学教师"),
+    ("mid_teacher", Role.CLASS_TEACHER, ("classes", "mid", ((7, 1),)), "班主任"),
+    ("mid_subject", Role.SUBJECT_TEACHER, ("classes", "mid", ((7, 1), (7, 2), (8, 1))), "数学教师"),
     ("cps_principal", Role.PRINCIPAL, ("school", "cps"), "校长"),
     ("cps_academic", Role.ACADEMIC_OFFICE, ("school", "cps"), "教导主任"),
-    ("cps_teacher", Role.CLASS_TEACHER, ("class", "cps", 3), "班主任"),
-    ("cps_subject", Role.SUBJECT_TEACHER, ("school", "cps"), "语文教师"),
+    ("cps_teacher", Role.CLASS_TEACHER, ("classes", "cps", ((3, 1),)), "班主任"),
+    ("cps_subject", Role.SUBJECT_TEACHER, ("classes", "cps", ((1, 1), (2, 1))), "语文教师"),
 )
 # Seed 001: the central-school principal is a deputy leader and heads the office (基教办),
 # so this login has two memberships and shows switching between them.
@@ -142,7 +147,7 @@ def _unit_text(plan: TownshipPlan, unit: Any) -> tuple[str, str | None]:
         return f"{plan.villages[unit[1]]}村委会", None
     if unit[0] == "school":
         return school[unit[1]], None
-    return school[unit[1]], class_name(unit[2], 1)
+    return school[unit[1]], "、".join(class_name(grade, n) for grade, n in unit[2])
 
 
 def _demo_users() -> list[dict[str, Any]]:
@@ -157,9 +162,9 @@ def _demo_users() -> list[dict[str, Any]]:
                 m_title = m_title.format(head=f"{plan.name[-1]}长")  # 镇长 or 乡长
                 memberships.append({"role": m_role.value, "unit": unit_name, "class_name": class_,
                                     "title": f"{class_}{m_title}" if class_ else m_title})
-            display_name = _adult_name(names, names.random() < 0.7)
+            display_name = adult_name(names, names.random() < 0.7)
             while display_name in taken:
-                display_name = _adult_name(names, names.random() < 0.7)
+                display_name = adult_name(names, names.random() < 0.7)
             taken.add(display_name)
             users.append({"username": f"{plan.prefix}_{key}", "display_name": display_name,
                           "township_code": plan.code, "township_name": plan.name,
@@ -171,89 +176,20 @@ def _demo_users() -> list[dict[str, Any]]:
 # --- invented names and numbers ---------------------------------------------------------------
 
 # Common surnames, with those frequent in rural Guizhou (罗, 韦, 龙, 石, 潘, 吴) weighted up.
-_SURNAMES = ("王王李李张张刘陈陈杨杨杨黄赵吴吴周徐孙马朱胡郭何高林罗罗罗郑梁谢宋唐韩冯邓曹彭曾肖田"
+SURNAMES = ("王王李李张张刘陈陈杨杨杨黄赵吴吴周徐孙马朱胡郭何高林罗罗罗郑梁谢宋唐韩冯邓曹彭曾肖田"
              "董袁潘潘蒋蔡余杜叶程魏吕丁任沈姚卢姜崔钟谭陆汪范金石石廖贾韦韦韦付方白邹孟熊秦邱江龙龙岑莫蒙")
-_BOYS = ("浩然 子轩 宇航 俊杰 博文 志强 明辉 鹏飞 家豪 天佑 晨阳 思远 宏伟 文涛 鑫磊 睿哲 一凡 梓豪 浩宇 "
-         "子墨 雨泽 皓轩 宇轩 承志 嘉乐 锦程 永康 振宇 俊熙 泽宇 明杰 文博 世杰 天宇 子豪 鹏 涛 磊 杰 斌").split()
-_GIRLS = ("欣怡 雨涵 梓萱 诗琪 佳慧 婷婷 雪梅 思敏 悦 可馨 雅琳 晓芳 紫嫣 月瑶 若彤 子涵 梦瑶 语嫣 欣然 "
-          "雨桐 佳怡 诗涵 一诺 依依 心怡 静怡 馨月 芳 丹 娟 雨萱 思琪 嘉怡 玉洁 美琳 秋月 婉清 艺涵").split()
-_MEN = ("国华 建军 志刚 德明 正友 光荣 永福 仕华 文军 红兵 德富 成林 光明 应祥 开富 兴武 明亮 家林 国强 "
+MEN = ("国华 建军 志刚 德明 正友 光荣 永福 仕华 文军 红兵 德富 成林 光明 应祥 开富 兴武 明亮 家林 国强 "
         "朝勇 世平 云峰 学文 长江 海波 金贵 启明 忠华 大伟 勇 斌 军 平").split()
-_WOMEN = ("秀英 桂芝 玉兰 秀兰 桂英 春梅 红梅 小芳 丽娟 光琴 德芬 金莲 明芬 会英 兰芬 玉梅 秀琴 小红 "
+WOMEN = ("秀英 桂芝 玉兰 秀兰 桂英 春梅 红梅 小芳 丽娟 光琴 德芬 金莲 明芬 会英 兰芬 玉梅 秀琴 小红 "
           "丽 艳 敏 萍 英 燕 霞").split()
-_GROUPS = "一二三四五六七八九"
 _PHONE_PREFIXES = [f"13{d}" for d in range(10)] + ["150", "151", "152", "155", "157", "158", "159",
                                                   "180", "182", "183", "187", "188", "189"]
-# Some pupils were born outside the county (births in the prefecture town or the provincial capital).
-_OTHER_REGIONS = ("522701", "522702", "520102", "520111")
-_OTHER_NOTES = ("家中兄妹三人，均在校就读", "父亲患病，家庭负担较重", "家距学校较远，步行上学约一小时",
-                "家长重视教育，配合学校工作较好", "祖父母年迈，家中劳动力不足")
+def adult_name(rng: random.Random, male: bool) -> str:
+    return rng.choice(SURNAMES) + rng.choice(MEN if male else WOMEN)
 
 
-def _adult_name(rng: random.Random, male: bool) -> str:
-    return rng.choice(_SURNAMES) + rng.choice(_MEN if male else _WOMEN)
-
-
-def _phone(rng: random.Random) -> str:
+def phone(rng: random.Random) -> str:
     return rng.choice(_PHONE_PREFIXES) + f"{rng.randrange(10**8):08d}"
-
-
-def _birth_date(rng: random.Random, grade: int) -> date:
-    # Children start grade 1 in the September after they turn six: born Sept–Aug.
-    start = date(SCHOOL_YEAR - 6 - grade, 9, 1)
-    end = date(SCHOOL_YEAR - 5 - grade, 8, 31)
-    return start + timedelta(days=rng.randrange((end - start).days + 1))
-
-
-def _id_number(rng: random.Random, region: str, birth: date, male: bool, used: set[str]) -> str:
-    while True:
-        region_code = region if rng.random() < 0.95 else rng.choice(_OTHER_REGIONS)
-        # The 17th digit is odd for a boy, even for a girl.
-        number = make_id_number(region_code, birth, rng.randrange(500) * 2 + (1 if male else 0))
-        if number not in used:
-            used.add(number)
-            return number
-
-
-def _pupil(rng: random.Random, plan: TownshipPlan, grade: int, village: str,
-           used: set[str]) -> dict[str, Any]:
-    male = rng.random() < 0.52
-    surname = rng.choice(_SURNAMES)
-    birth = _birth_date(rng, grade)
-    id_number = _id_number(rng, plan.region, birth, male, used)
-    left_behind = 0
-    if rng.random() < 0.25:
-        left_behind = 2 if rng.random() < 0.6 else 1
-    # The guardian is whoever the child lives with; a father or grandfather shares the surname.
-    if left_behind == 2:
-        grandfather = rng.random() < 0.5
-        guardian = surname + rng.choice(_MEN) if grandfather else _adult_name(rng, False)
-        note = f"父母均在外务工，随{'祖父' if grandfather else '祖母'}生活"
-    elif left_behind == 1:
-        father_home = rng.random() < 0.25
-        guardian = surname + rng.choice(_MEN) if father_home else _adult_name(rng, False)
-        note = "母亲在外务工，随父亲生活" if father_home else "父亲在外务工，随母亲生活"
-    else:
-        guardian = surname + rng.choice(_MEN) if rng.random() < 0.6 else _adult_name(rng, False)
-        note = rng.choice(_OTHER_NOTES) if rng.random() < 0.15 else ""
-    poor = rng.random() < 0.08
-    if poor:
-        note = "；".join(filter(None, [note, "脱贫户，家庭经济困难，享受生活补助"]))
-    return {
-        "name": surname + rng.choice(_BOYS if male else _GIRLS),
-        "gender": "男" if male else "女",
-        "birth_date": birth,
-        "id_type": "1",
-        "id_number": id_number,
-        "student_number": student_number_for(id_number),
-        "status": "01",
-        "left_behind": left_behind,
-        "guardian_name": guardian,
-        "guardian_phone": _phone(rng),
-        "address": f"{plan.name}{village}{rng.choice(_GROUPS)}组{rng.randint(1, 80)}号",
-        "family_circumstances": note,
-        "is_poor_household": poor,
-    }
 
 
 # --- the seed ---------------------------------------------------------------------------------
@@ -264,21 +200,27 @@ def _pupil(rng: random.Random, plan: TownshipPlan, grade: int, village: str,
 DEMO_USERS: list[dict[str, Any]] = _demo_users()
 
 
-def seed_demo(settings: Settings | None = None) -> bool:
-    """Load both demo townships in one transaction; False (and nothing done) if present."""
-    with cross_township_session("demo seed", settings) as session:
-        if session.scalar(select(Township.id).where(Township.code == TOWNSHIPS[0].code)) is not None:
-            return False
-        password_hash = hash_password(DEMO_PASSWORD)  # once: argon2 is slow on purpose
-        rng = random.Random(RANDOM_SEED)
-        used_ids: set[str] = set()
-        for plan in TOWNSHIPS:
-            _seed_township(session, plan, rng, used_ids, password_hash)
-    return True
+def seed(demo: DemoContext) -> None:
+    """The two townships, their structure and their people; leaves them in `demo.state["tenancy"]`."""
+    password_hash = hash_password(DEMO_PASSWORD)  # once: argon2 is slow on purpose
+    made = demo.state.setdefault("tenancy", {})
+    for plan in TOWNSHIPS:
+        made[plan.code] = _seed_township(demo.session, plan, demo.rng, password_hash)
 
 
-def _seed_township(session: Session, plan: TownshipPlan, rng: random.Random, used_ids: set[str],
-                   password_hash: str) -> None:
+@dataclass
+class SeededTownship:
+    """What the tenancy seed made of one plan, for the concepts seeded after it."""
+
+    plan: TownshipPlan
+    township: Township
+    villages: list[Village]
+    schools: dict[str, School]
+    classes: dict[str, list[SchoolClass]]
+
+
+def _seed_township(session: Session, plan: TownshipPlan, rng: random.Random,
+                   password_hash: str) -> SeededTownship:
     township = Township(name=plan.name, county=plan.county, code=plan.code)
     session.add(township)
     session.flush()
@@ -304,48 +246,41 @@ def _seed_township(session: Session, plan: TownshipPlan, rng: random.Random, use
         session.add_all(classes[s.key])
     session.flush()
 
-    rows = []
-    for s in plan.schools:
-        # The first village of a primary's catchment is its own and sends most pupils.
-        weights = [3 if i == 0 or s.kind == "middle" else 1 for i in range(len(s.catchment))]
-        for school_class in classes[s.key]:
-            for _ in range(rng.randint(*s.size)):
-                v = rng.choices(s.catchment, weights)[0]
-                pupil = _pupil(rng, plan, school_class.grade, plan.villages[v], used_ids)
-                rows.append({**pupil, "township_id": tid, "school_id": schools[s.key].id,
-                             "class_id": school_class.id, "residence_village_id": villages[v].id})
-    # Core executemany: thousands of rows without building ORM objects.
-    session.execute(insert(Student.__table__), rows)
-
-    def unit_columns(unit: Any) -> dict[str, Any]:
+    def placement(unit: Any) -> tuple[dict[str, Any], list[SchoolClass]]:
         if unit is None:
-            return {}
+            return {}, []
         if isinstance(unit, DutyCode):
-            return {"department_id": departments[unit].id}
+            return {"department_id": departments[unit].id}, []
         if unit[0] == "village":
-            return {"village_id": villages[unit[1]].id}
+            return {"village_id": villages[unit[1]].id}, []
         if unit[0] == "school":
-            return {"school_id": schools[unit[1]].id}
-        first = next(c for c in classes[unit[1]] if c.grade == unit[2])
-        return {"school_id": schools[unit[1]].id, "class_id": first.id}
+            return {"school_id": schools[unit[1]].id}, []
+        taught = [next(c for c in classes[unit[1]] if c.name == class_name(grade, n)) for grade, n in unit[2]]
+        return {"school_id": schools[unit[1]].id}, taught
 
     infos = {u["username"]: u for u in DEMO_USERS}
     users = {}
     for key, *_ in _LOGINS:
         username = f"{plan.prefix}_{key}"
-        users[key] = User(username=username, display_name=infos[username]["display_name"], phone=_phone(rng),
+        users[key] = User(username=username, display_name=infos[username]["display_name"], phone=phone(rng),
                           password_hash=password_hash)
     session.add_all(users.values())
     session.flush()
     for key, role, unit, title in _LOGINS:
         memberships = infos[users[key].username]["memberships"]
         for (m_role, m_unit, _), m in zip(_memberships_of(key, role, unit, title), memberships, strict=True):
-            session.add(Membership(township_id=tid, user_id=users[key].id, role=m_role.value,
-                                   title=m["title"], **unit_columns(m_unit)))
+            columns, taught = placement(m_unit)
+            membership = Membership(township_id=tid, user_id=users[key].id, role=m_role.value, title=m["title"],
+                                    **columns)
+            session.add(membership)
+            session.flush()
+            session.add_all(MembershipClass(township_id=tid, membership_id=membership.id, class_id=c.id)
+                            for c in taught)
     session.flush()
+    return SeededTownship(plan, township, villages, schools, classes)
 
 
-def _logins_text() -> str:
+def logins_text() -> str:
     main = ("leader", "office", "admin", "county", "police", "justice", "village1", "mid_principal",
             "mid_academic", "mid_teacher", "mid_subject", "cps_principal", "cps_teacher")
     bd = TOWNSHIPS[0]
@@ -372,4 +307,4 @@ def _logins_text() -> str:
     return "\n".join(lines)
 
 
-LOGINS_TEXT = _logins_text()
+LOGINS_TEXT = logins_text()

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
-
 from sqlalchemy import Boolean, ForeignKey, SmallInteger, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from baoxue.platform.clock import utcnow
-from baoxue.platform.db import Base, TownshipOwned
+from baoxue.platform.db import Base, TownshipOwned, township_fk
 from baoxue.platform.permissions import Role, UnitKind
 
 
@@ -24,11 +22,6 @@ class Township(Base):
     code: Mapped[str] = mapped_column(String(20), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    @classmethod
-    def __scope__(cls, scope: Any) -> Any:
-        township_id = scope.township_id
-        return lambda c: c.id == township_id
-
 
 class Village(TownshipOwned, Base):
     __tablename__ = "villages"
@@ -41,13 +34,13 @@ class Village(TownshipOwned, Base):
 
 class School(TownshipOwned, Base):
     __tablename__ = "schools"
-    __table_args__ = (UniqueConstraint("township_id", "name"),)
+    __table_args__ = (UniqueConstraint("township_id", "name"), township_fk("village_id", "villages"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(80))
     kind: Mapped[str] = mapped_column(String(20))  # see SCHOOL_KINDS
     code: Mapped[str] = mapped_column(String(20), default="")
-    village_id: Mapped[int | None] = mapped_column(ForeignKey("villages.id"))
+    village_id: Mapped[int | None] = mapped_column()
 
 
 SCHOOL_KINDS = {
@@ -60,23 +53,13 @@ SCHOOL_KINDS = {
 
 class SchoolClass(TownshipOwned, Base):
     __tablename__ = "school_classes"
-    __table_args__ = (UniqueConstraint("school_id", "name"),)
+    __table_args__ = (UniqueConstraint("township_id", "school_id", "name"), township_fk("school_id", "schools"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"), index=True)
+    school_id: Mapped[int] = mapped_column(index=True)
     grade: Mapped[int] = mapped_column(SmallInteger)  # 1..9, the national grade number
     name: Mapped[str] = mapped_column(String(40))
     entry_year: Mapped[int] = mapped_column(SmallInteger)
-
-    @classmethod
-    def __scope__(cls, scope: Any) -> Any:
-        """Classes belong to their school: its staff and the township see them, no one else."""
-        unit_id = scope.unit_id
-        if scope.unit_kind == UnitKind.SCHOOL:
-            return lambda c: c.school_id == unit_id
-        if scope.unit_kind in (UnitKind.VILLAGE, UnitKind.DEPARTMENT):
-            return lambda c: c.id < 0
-        return None
 
 
 class Department(TownshipOwned, Base):
@@ -92,6 +75,9 @@ class User(Base):
     """A login. Global: one person may work in several townships; their memberships say where."""
 
     __tablename__ = "users"
+    # INSERT ... RETURNING needs the new row to pass the read policy, and a person just created
+    # has no membership yet; SQLAlchemy then takes the id from the sequence first.
+    __table_args__ = {"implicit_returning": False}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
@@ -106,32 +92,24 @@ class User(Base):
 
 
 class Membership(TownshipOwned, Base):
-    """One role of one person in one unit of a township."""
+    """One role of one person in one unit of a township (a teacher's classes: `MembershipClass`)."""
 
     __tablename__ = "memberships"
+    __table_args__ = (
+        township_fk("school_id", "schools"),
+        township_fk("village_id", "villages"),
+        township_fk("department_id", "departments"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     role: Mapped[str] = mapped_column(String(32))  # baoxue.platform.permissions.Role
-    school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id"))
-    village_id: Mapped[int | None] = mapped_column(ForeignKey("villages.id"))
-    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
-    class_id: Mapped[int | None] = mapped_column(ForeignKey("school_classes.id"))
+    school_id: Mapped[int | None] = mapped_column()
+    village_id: Mapped[int | None] = mapped_column()
+    department_id: Mapped[int | None] = mapped_column()
     title: Mapped[str] = mapped_column(String(64), default="")
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-    @classmethod
-    def __scope__(cls, scope: Any) -> Any:
-        """A school sees its own people, a village its own cadres, a department its own staff."""
-        unit_id = scope.unit_id
-        if scope.unit_kind == UnitKind.SCHOOL:
-            return lambda c: c.school_id == unit_id
-        if scope.unit_kind == UnitKind.VILLAGE:
-            return lambda c: c.village_id == unit_id
-        if scope.unit_kind == UnitKind.DEPARTMENT:
-            return lambda c: c.department_id == unit_id
-        return None
 
     @property
     def role_enum(self) -> Role:
@@ -146,3 +124,18 @@ class Membership(TownshipOwned, Base):
             UnitKind.VILLAGE: self.village_id,
             UnitKind.DEPARTMENT: self.department_id,
         }[kind]
+
+
+class MembershipClass(TownshipOwned, Base):
+    """A class a teacher's membership names: a class teacher's class, a subject teacher's classes."""
+
+    __tablename__ = "membership_classes"
+    __table_args__ = (
+        UniqueConstraint("township_id", "membership_id", "class_id"),
+        township_fk("membership_id", "memberships"),
+        township_fk("class_id", "school_classes"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    membership_id: Mapped[int] = mapped_column(index=True)
+    class_id: Mapped[int] = mapped_column()

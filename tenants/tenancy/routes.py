@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 from baoxue.platform.auth import actor_of, requires
 from baoxue.platform.errors import InvalidInput
 from baoxue.platform.spreadsheets import xlsx_download
-from baoxue.platform.permissions import DUTY_LABELS, Permission, Role, UnitKind
-from baoxue.tenants.tenancy import excel, service
+from baoxue.platform.permissions import CLASS_BOUND_ROLES, DUTY_LABELS, Permission, Role, UnitKind
+from baoxue.tenants.tenancy import excel, policy, service
 from baoxue.tenants.tenancy.models import SCHOOL_KINDS, Department, Membership, School, SchoolClass, Village
 from baoxue.tenants.tenancy.schemas import (
     ClassIn,
@@ -44,7 +44,7 @@ from baoxue.tenants.tenancy.schemas import (
     changes_of,
 )
 
-Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
+Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 Upload = Annotated[UploadFile, Body(media_type=RequestEncodingType.MULTI_PART)]
 UploadForm = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]
 # The file itself may be MAX_UPLOAD_BYTES; the multipart envelope adds a little.
@@ -77,13 +77,13 @@ def village_create_api(db: Session, data: VillageIn) -> VillageOut:
 @get("/api/villages/{village_id:int}", opt=requires(Permission.STRUCTURE_READ), summary="一个村委会",
      sync_to_thread=True)
 def village_api(db: Session, village_id: int) -> VillageOut:
-    return VillageOut.of(service.access(db, Village, village_id))
+    return VillageOut.of(policy.access_village(db, village_id))
 
 
 @patch("/api/villages/{village_id:int}", opt=_probe(STRUCTURE_WRITE, {"name": "探针改名"}),
        summary="修改村委会", sync_to_thread=True)
 def village_update_api(db: Session, village_id: int, data: VillagePatch) -> VillageOut:
-    village = service.access(db, Village, village_id)
+    village = policy.access_village(db, village_id, for_write=True)
     return VillageOut.of(service.do_update_village(db, village, **changes_of(data)))
 
 
@@ -105,13 +105,13 @@ def school_create_api(db: Session, data: SchoolIn) -> SchoolOut:
 @get("/api/schools/{school_id:int}", opt=requires(Permission.STRUCTURE_READ), summary="一所学校",
      sync_to_thread=True)
 def school_api(db: Session, school_id: int) -> SchoolOut:
-    return SchoolOut.of(service.access(db, School, school_id))
+    return SchoolOut.of(policy.access_school(db, school_id))
 
 
 @patch("/api/schools/{school_id:int}", opt=_probe(STRUCTURE_WRITE, {"name": "探针改名", "village_id": "$village"}),
        summary="修改学校", sync_to_thread=True)
 def school_update_api(db: Session, school_id: int, data: SchoolPatch) -> SchoolOut:
-    school = service.access(db, School, school_id)
+    school = policy.access_school(db, school_id, for_write=True)
     return SchoolOut.of(service.do_update_school(db, school, **changes_of(data)))
 
 
@@ -121,7 +121,7 @@ def school_update_api(db: Session, school_id: int, data: SchoolPatch) -> SchoolO
      sync_to_thread=True)
 def classes_api(db: Session, school_id: int | None = None) -> list[ClassOut]:
     if school_id is not None:
-        service.access(db, School, school_id)  # another township's school: 404, not an empty list
+        policy.access_school(db, school_id)  # another township's school: 404, not an empty list
     return [ClassOut.of(c) for c in service.list_classes(db, school_id=school_id)]
 
 
@@ -136,13 +136,13 @@ def class_create_api(db: Session, data: ClassIn) -> ClassOut:
 @get("/api/classes/{class_id:int}", opt=requires(Permission.STRUCTURE_READ), summary="一个班级",
      sync_to_thread=True)
 def class_api(db: Session, class_id: int) -> ClassOut:
-    return ClassOut.of(service.access(db, SchoolClass, class_id))
+    return ClassOut.of(policy.access_class(db, class_id))
 
 
 @patch("/api/classes/{class_id:int}", opt=_probe(STRUCTURE_WRITE, {"name": "探针班改名"}), summary="修改班级",
        sync_to_thread=True)
 def class_update_api(db: Session, class_id: int, data: ClassPatch) -> ClassOut:
-    school_class = service.access(db, SchoolClass, class_id)
+    school_class = policy.access_class(db, class_id, for_write=True)
     return ClassOut.of(service.do_update_class(db, school_class, **changes_of(data)))
 
 
@@ -162,13 +162,13 @@ def department_create_api(db: Session, data: DepartmentIn) -> DepartmentOut:
 @get("/api/departments/{department_id:int}", opt=requires(Permission.STRUCTURE_READ), summary="一个部门",
      sync_to_thread=True)
 def department_api(db: Session, department_id: int) -> DepartmentOut:
-    return DepartmentOut.of(service.access(db, Department, department_id))
+    return DepartmentOut.of(policy.access_department(db, department_id))
 
 
 @patch("/api/departments/{department_id:int}", opt=_probe(STRUCTURE_WRITE, {"name": "探针部门改名"}),
        summary="修改部门", sync_to_thread=True)
 def department_update_api(db: Session, department_id: int, data: DepartmentPatch) -> DepartmentOut:
-    department = service.access(db, Department, department_id)
+    department = policy.access_department(db, department_id, for_write=True)
     return DepartmentOut.of(service.do_update_department(db, department, **changes_of(data)))
 
 
@@ -194,7 +194,7 @@ def person_create_api(db: Session, data: PersonIn) -> PersonOut:
     _user, membership = service.do_create_person_with_membership(
         db, username=data.username, display_name=data.display_name, phone=data.phone, password=data.password,
         role=data.role, school_id=data.school_id, village_id=data.village_id, department_id=data.department_id,
-        class_id=data.class_id, title=data.title)
+        class_ids=data.class_ids, title=data.title)
     return _person_out(db, membership)
 
 
@@ -202,17 +202,17 @@ def person_create_api(db: Session, data: PersonIn) -> PersonOut:
                                                    "school_id": "$school"}),
       summary="为本乡镇已有人员增加身份", sync_to_thread=True)
 def membership_create_api(db: Session, data: MembershipIn) -> PersonOut:
-    user = service.access_user(db, data.user_id)
+    user = policy.access_user(db, data.user_id)
     membership = service.do_add_membership(
         db, user=user, role=data.role, school_id=data.school_id, village_id=data.village_id,
-        department_id=data.department_id, class_id=data.class_id, title=data.title)
+        department_id=data.department_id, class_ids=data.class_ids, title=data.title)
     return _person_out(db, membership)
 
 
 @delete("/api/memberships/{membership_id:int}", opt=_probe(PEOPLE_WRITE, {}), summary="停用一个身份",
         sync_to_thread=True)
 def membership_deactivate_api(db: Session, membership_id: int) -> None:
-    service.do_deactivate_membership(db, service.access(db, Membership, membership_id))
+    service.do_deactivate_membership(db, policy.access_membership(db, membership_id, for_write=True))
 
 
 # --- import -----------------------------------------------------------------------------------
@@ -257,6 +257,12 @@ def _int_or_none(value: Any) -> int | None:
         return -1
 
 
+def _int_list(value: Any) -> list[int]:
+    """Ticked checkboxes: one value is a string, several a list; junk is -1 (not found)."""
+    values = value if isinstance(value, list) else [value]
+    return [i for i in (_int_or_none(v) for v in values) if i is not None]
+
+
 def _done(path: str) -> Redirect:
     # 303: the browser follows with GET (post-redirect-get); the request's commit covers redirects.
     return Redirect(path=f"{path}?saved=1", status_code=303)
@@ -264,11 +270,6 @@ def _done(path: str) -> Redirect:
 
 def _page(name: str, context: dict[str, Any], *, status: int = 200) -> Template:
     return Template(f"tenancy/{name}", context=context, status_code=status)
-
-
-def _refused(db: Session) -> None:
-    # Services validate before writing, but a form answered with errors must never commit a thing.
-    db.rollback()
 
 
 # --- villages ---------------------------------------------------------------------------------
@@ -294,27 +295,25 @@ def village_create_page(request: Request[Any, Any, Any], db: Session, data: Form
     try:
         service.do_create_village(db, **values)
     except InvalidInput as refused:
-        _refused(db)
         return _villages_page(request, db, values=values, errors=refused.errors, status=400)
     return _done("/admin/villages")
 
 
 @get("/admin/villages/{village_id:int}", opt=STRUCTURE_WRITE, include_in_schema=False, sync_to_thread=True)
 def village_edit_page(request: Request[Any, Any, Any], db: Session, village_id: int) -> Template:
-    village = service.access(db, Village, village_id)
+    village = policy.access_village(db, village_id)
     return _villages_page(request, db, editing=village, values={"name": village.name, "code": village.code})
 
 
 @post("/admin/villages/{village_id:int}", opt=_probe(STRUCTURE_WRITE, {"name": "探针改名"}),
       include_in_schema=False, sync_to_thread=True)
 def village_update_page(request: Request[Any, Any, Any], db: Session, village_id: int, data: Form) -> Response[Any]:
-    village = service.access(db, Village, village_id)
+    village = policy.access_village(db, village_id)
     values = {"name": data.get("name", ""), "code": data.get("code", "")}
     try:
         service.do_update_village(db, village, **values)
     except InvalidInput as refused:
-        _refused(db)
-        return _villages_page(request, db, editing=service.access(db, Village, village_id), values=values,
+        return _villages_page(request, db, editing=policy.access_village(db, village_id), values=values,
                               errors=refused.errors, status=400)
     return _done("/admin/villages")
 
@@ -346,7 +345,7 @@ def _schools_context(request: Request[Any, Any, Any], db: Session, *, class_scho
 @get("/admin/schools", opt=requires(Permission.STRUCTURE_READ), include_in_schema=False, sync_to_thread=True)
 def schools_page(request: Request[Any, Any, Any], db: Session, school_id: int | None = None) -> Template:
     if school_id is not None:
-        service.access(db, School, school_id)
+        policy.access_school(db, school_id)
     fragment = "classes" if request.headers.get("hx-request") else ""
     response = _page("schools.html", _schools_context(request, db, class_school_id=school_id, fragment=fragment))
     response.headers["Vary"] = "HX-Request"
@@ -366,7 +365,6 @@ def school_create_page(request: Request[Any, Any, Any], db: Session, data: Form)
     try:
         service.do_create_school(db, **values)
     except InvalidInput as refused:
-        _refused(db)
         return _page("schools.html", _schools_context(request, db, school_values=values,
                                                       school_errors=refused.errors), status=400)
     return _done("/admin/schools")
@@ -374,7 +372,7 @@ def school_create_page(request: Request[Any, Any, Any], db: Session, data: Form)
 
 @get("/admin/schools/{school_id:int}", opt=STRUCTURE_WRITE, include_in_schema=False, sync_to_thread=True)
 def school_edit_page(request: Request[Any, Any, Any], db: Session, school_id: int) -> Template:
-    school = service.access(db, School, school_id)
+    school = policy.access_school(db, school_id)
     values = {"name": school.name, "kind": school.kind, "code": school.code, "village_id": school.village_id}
     return _page("schools.html", _schools_context(request, db, editing_school=school, school_values=values))
 
@@ -382,14 +380,13 @@ def school_edit_page(request: Request[Any, Any, Any], db: Session, school_id: in
 @post("/admin/schools/{school_id:int}", opt=_probe(STRUCTURE_WRITE, {"name": "探针改名", "kind": "primary"}),
       include_in_schema=False, sync_to_thread=True)
 def school_update_page(request: Request[Any, Any, Any], db: Session, school_id: int, data: Form) -> Response[Any]:
-    school = service.access(db, School, school_id)
+    school = policy.access_school(db, school_id)
     values = _school_form(data)
     try:
         service.do_update_school(db, school, **values)
     except InvalidInput as refused:
-        _refused(db)
         return _page("schools.html", _schools_context(
-            request, db, editing_school=service.access(db, School, school_id), school_values=values,
+            request, db, editing_school=policy.access_school(db, school_id), school_values=values,
             school_errors=refused.errors), status=400)
     return _done("/admin/schools")
 
@@ -410,7 +407,6 @@ def class_create_page(request: Request[Any, Any, Any], db: Session, data: Form) 
             raise InvalidInput({"school_id": "请选择学校。"})
         service.do_create_class(db, **values)
     except InvalidInput as refused:
-        _refused(db)
         return _page("schools.html", _schools_context(request, db, class_values=values,
                                                       class_errors=refused.errors), status=400)
     return _done("/admin/schools")
@@ -418,7 +414,7 @@ def class_create_page(request: Request[Any, Any, Any], db: Session, data: Form) 
 
 @get("/admin/classes/{class_id:int}", opt=STRUCTURE_WRITE, include_in_schema=False, sync_to_thread=True)
 def class_edit_page(request: Request[Any, Any, Any], db: Session, class_id: int) -> Template:
-    school_class = service.access(db, SchoolClass, class_id)
+    school_class = policy.access_class(db, class_id)
     values = {"school_id": school_class.school_id, "grade": school_class.grade, "name": school_class.name,
               "entry_year": school_class.entry_year}
     return _page("schools.html", _schools_context(request, db, editing_class=school_class, class_values=values))
@@ -428,13 +424,12 @@ def class_edit_page(request: Request[Any, Any, Any], db: Session, class_id: int)
                                                                    "entry_year": "2026"}),
       include_in_schema=False, sync_to_thread=True)
 def class_update_page(request: Request[Any, Any, Any], db: Session, class_id: int, data: Form) -> Response[Any]:
-    school_class = service.access(db, SchoolClass, class_id)
+    school_class = policy.access_class(db, class_id)
     values = _class_form(data)
     try:
         service.do_update_class(db, school_class, **values)
     except InvalidInput as refused:
-        _refused(db)
-        editing = service.access(db, SchoolClass, class_id)
+        editing = policy.access_class(db, class_id)
         return _page("schools.html", _schools_context(
             request, db, editing_class=editing, class_values={"school_id": editing.school_id, **values},
             class_errors=refused.errors), status=400)
@@ -465,14 +460,13 @@ def department_create_page(request: Request[Any, Any, Any], db: Session, data: F
     try:
         service.do_create_department(db, **values)
     except InvalidInput as refused:
-        _refused(db)
         return _departments_page(request, db, values=values, errors=refused.errors, status=400)
     return _done("/admin/departments")
 
 
 @get("/admin/departments/{department_id:int}", opt=STRUCTURE_WRITE, include_in_schema=False, sync_to_thread=True)
 def department_edit_page(request: Request[Any, Any, Any], db: Session, department_id: int) -> Template:
-    department = service.access(db, Department, department_id)
+    department = policy.access_department(db, department_id)
     return _departments_page(request, db, editing=department,
                              values={"duty_code": department.duty_code, "name": department.name})
 
@@ -481,13 +475,12 @@ def department_edit_page(request: Request[Any, Any, Any], db: Session, departmen
       include_in_schema=False, sync_to_thread=True)
 def department_update_page(request: Request[Any, Any, Any], db: Session, department_id: int,
                            data: Form) -> Response[Any]:
-    department = service.access(db, Department, department_id)
+    department = policy.access_department(db, department_id)
     values = {"duty_code": data.get("duty_code", department.duty_code), "name": data.get("name", "")}
     try:
         service.do_update_department(db, department, **values)
     except InvalidInput as refused:
-        _refused(db)
-        return _departments_page(request, db, editing=service.access(db, Department, department_id),
+        return _departments_page(request, db, editing=policy.access_department(db, department_id),
                                  values=values, errors=refused.errors, status=400)
     return _done("/admin/departments")
 
@@ -507,8 +500,8 @@ def _placement(data: dict[str, str]) -> dict[str, Any]:
     ids: dict[str, Any] = {}
     if role is not None and role.unit_kind == UnitKind.SCHOOL:
         ids["school_id"] = _int_or_none(data.get("school_id"))
-        if role == Role.CLASS_TEACHER:
-            ids["class_id"] = _int_or_none(data.get("class_id"))
+        if role in CLASS_BOUND_ROLES:
+            ids["class_ids"] = _int_list(data.get("class_ids"))
     elif role is not None and role.unit_kind == UnitKind.VILLAGE:
         ids["village_id"] = _int_or_none(data.get("village_id"))
     elif role is not None and role.unit_kind == UnitKind.DEPARTMENT:
@@ -558,7 +551,6 @@ def person_create_page(request: Request[Any, Any, Any], db: Session, data: Form)
     try:
         service.do_create_person_with_membership(db, **person, **placement)
     except InvalidInput as refused:
-        _refused(db)
         values = {**person, **placement, "password": ""}  # a password is never sent back into a page
         return _people_page(request, db, values=values, errors=refused.errors, status=400)
     return _done("/admin/people")
@@ -567,7 +559,7 @@ def person_create_page(request: Request[Any, Any, Any], db: Session, data: Form)
 def _person_page(request: Request[Any, Any, Any], db: Session, user_id: int, *,
                  values: dict[str, Any] | None = None, errors: dict[str, str] | None = None,
                  status: int = 200) -> Template:
-    user = service.access_user(db, user_id)
+    user = policy.access_user(db, user_id)
     values = values or {"role": Role.SUBJECT_TEACHER.value}
     return _page("person.html", {
         "person": user, "rows": service.list_people(db, user_id=user_id, active_only=False), "values": values,
@@ -588,12 +580,11 @@ def person_page(request: Request[Any, Any, Any], db: Session, user_id: int) -> T
       include_in_schema=False, sync_to_thread=True)
 def membership_create_page(request: Request[Any, Any, Any], db: Session, data: Form) -> Response[Any]:
     user_id = _int_or_none(data.get("user_id")) or 0
-    user = service.access_user(db, user_id)
+    user = policy.access_user(db, user_id)
     placement = _placement(data)
     try:
         service.do_add_membership(db, user=user, **placement)
     except InvalidInput as refused:
-        _refused(db)
         return _person_page(request, db, user_id, values=placement, errors=refused.errors, status=400)
     return _done(f"/admin/people/{user_id}")
 
@@ -601,12 +592,11 @@ def membership_create_page(request: Request[Any, Any, Any], db: Session, data: F
 @post("/admin/memberships/{membership_id:int}/deactivate", opt=_probe(PEOPLE_WRITE, {}), include_in_schema=False,
       sync_to_thread=True)
 def membership_deactivate_page(request: Request[Any, Any, Any], db: Session, membership_id: int) -> Response[Any]:
-    membership = service.access(db, Membership, membership_id)
+    membership = policy.access_membership(db, membership_id)
     user_id = membership.user_id
     try:
         service.do_deactivate_membership(db, membership)
     except InvalidInput as refused:
-        _refused(db)
         return _person_page(request, db, user_id, errors=refused.errors, status=400)
     return _done(f"/admin/people/{user_id}")
 
@@ -642,10 +632,8 @@ def import_submit_page(request: Request[Any, Any, Any], db: Session, data: Uploa
     try:
         counts = excel.import_structure(db, content)
     except excel.ImportRejected as rejected:
-        _refused(db)
         return _import_page(request, problems=rejected.problems, message=str(rejected.detail), status=400)
     except InvalidInput as refused:
-        _refused(db)
         return _import_page(request, message="；".join(refused.errors.values()), status=400)
     query = "&".join(f"{k}={v}" for k, v in counts.items())
     return Redirect(path=f"/admin/import?{query}", status_code=303)

@@ -8,7 +8,7 @@ default breaks the OpenAPI document).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
@@ -146,7 +146,7 @@ class _RoleIn:
     school_id: int | None = None
     village_id: int | None = None
     department_id: int | None = None
-    class_id: int | None = None
+    class_ids: list[int] = field(default_factory=list)  # a teacher's classes
     title: str = ""
 
 
@@ -179,8 +179,8 @@ class PersonOut:
     unit_kind: str
     unit_id: int | None
     unit_name: str
-    class_id: int | None
-    class_name: str
+    class_ids: list[int]
+    class_names: list[str]
     is_active: bool
 
     @classmethod
@@ -188,7 +188,7 @@ class PersonOut:
         return cls(membership_id=row.membership_id, user_id=row.user_id, username=row.username,
                    display_name=row.display_name, role=row.role.value, role_label=row.role_label, title=row.title,
                    unit_kind=row.unit_kind.value, unit_id=row.unit_id, unit_name=row.unit_name,
-                   class_id=row.class_id, class_name=row.class_name, is_active=row.is_active)
+                   class_ids=list(row.class_ids), class_names=list(row.class_names), is_active=row.is_active)
 
 
 # --- import ------------------------------------------------------------------------------------

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -23,22 +23,22 @@ from sqlalchemy.orm import Session
 
 from baoxue.platform import audit
 from baoxue.platform.clock import clock
+from baoxue.platform.access import access
 from baoxue.platform.db import tenant_of
-from baoxue.platform.errors import InvalidInput, not_found
+from baoxue.platform.errors import InvalidInput
 from baoxue.platform.identity import hash_password, password_problem
-from baoxue.platform.permissions import DUTY_LABELS, ROLE_LABELS, DutyCode, Role, UnitKind
+from baoxue.platform.permissions import CLASS_BOUND_ROLES, DUTY_LABELS, ROLE_LABELS, DutyCode, Role, UnitKind
+from baoxue.tenants.tenancy.events import Event
 from baoxue.tenants.tenancy.models import (
     SCHOOL_KINDS,
     Department,
     Membership,
+    MembershipClass,
     School,
     SchoolClass,
-    Township,
     User,
     Village,
 )
-
-M = TypeVar("M")
 
 # Grades a school of each kind teaches (national grade numbers: 1–6 primary, 7–9 junior middle).
 SCHOOL_GRADES: dict[str, range] = {
@@ -54,7 +54,6 @@ VILLAGE_FIELDS = ("name", "code")
 SCHOOL_FIELDS = ("name", "kind", "code", "village_id")
 CLASS_FIELDS = ("grade", "name", "entry_year")  # a class never moves to another school
 DEPARTMENT_FIELDS = ("duty_code", "name")
-UNIT_FIELDS = ("school_id", "village_id", "department_id", "class_id")
 
 _USERNAME = re.compile(r"^[A-Za-z0-9_.\-]{3,64}$")
 _MOBILE = re.compile(r"^1\d{10}$")
@@ -63,42 +62,6 @@ _LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}$")
 
 # --- lookups ---------------------------------------------------------------------------------
 
-def get_in_township(session: Session, model: type[M], object_id: int) -> M | None:
-    """The one raw lookup by id: filtered by the township and the actor's scope (the listener)."""
-    township_id = tenant_of(session).township_id
-    return session.scalars(
-        select(model).where(model.id == object_id, model.township_id == township_id)  # type: ignore[attr-defined]
-    ).first()
-
-
-def access(session: Session, model: type[M], object_id: int) -> M:
-    """Fetch in scope or 404: what every route uses."""
-    found = get_in_township(session, model, object_id)
-    if found is None:
-        raise not_found()
-    return found
-
-
-def access_user(session: Session, user_id: int) -> User:
-    """A person who has (or had) a membership in this township and the actor's scope, or 404.
-
-    Users are global, so "of this township" is decided by the scoped memberships table: an id
-    of another township's person answers exactly like a missing one.
-    """
-    member = session.scalar(select(Membership.id).where(Membership.user_id == user_id).limit(1))
-    user = session.get(User, user_id) if member is not None else None
-    if user is None:
-        raise not_found()
-    return user
-
-
-def current_township(session: Session) -> Township:
-    township = session.get(Township, tenant_of(session).township_id)
-    if township is None:
-        raise not_found()
-    return township
-
-
 def visible_schools(session: Session) -> list[School]:
     """The schools an actor works with: their own for school staff, all of the township else."""
     scope = tenant_of(session).scope
@@ -106,31 +69,6 @@ def visible_schools(session: Session) -> list[School]:
     if scope is not None and scope.is_school():
         query = query.where(School.id == scope.unit_id)
     return list(session.scalars(query))
-
-
-def unit_overview(session: Session) -> dict[str, Any]:
-    """What the home page says about the actor's part of the township, in four small queries."""
-    # Imported here: students' package imports this module, and importing it at the top makes
-    # a cycle whenever tenancy is imported first (the routes are).
-    from baoxue.tenants.students.models import Student
-
-    scope = tenant_of(session).scope
-    students = session.scalar(select(func.count(Student.id)).where(Student.status.in_(("01", "05")))) or 0
-    schools = visible_schools(session)
-    unit_name = ""
-    if scope is not None and not scope.whole_township:
-        model = {"school": School, "village": Village, "department": Department}[scope.unit_kind]
-        unit = get_in_township(session, model, scope.unit_id)
-        unit_name = getattr(unit, "name", "")
-    return {
-        "township": current_township(session),
-        "unit_name": unit_name,
-        "students": students,
-        "schools": schools,
-        "classes": session.scalar(select(func.count(SchoolClass.id))) or 0,
-        "villages": session.scalar(select(func.count(Village.id))) or 0,
-        "people": session.scalar(select(func.count(Membership.id))) or 0,
-    }
 
 
 # --- reads for lists: one query each -----------------------------------------------------------
@@ -172,8 +110,12 @@ class PersonRow:
     village_name: str
     department_id: int | None
     department_name: str
-    class_id: int | None
-    class_name: str
+    class_ids: tuple[int, ...]
+    class_names: tuple[str, ...]
+
+    @property
+    def class_name(self) -> str:
+        return "、".join(self.class_names)
 
     @property
     def role_label(self) -> str:
@@ -199,38 +141,53 @@ _ROLE_ORDER = {role: i for i, role in enumerate(Role)}
 
 
 def list_people(session: Session, *, user_id: int | None = None, active_only: bool = True) -> list[PersonRow]:
-    """Memberships in scope joined with their person and unit names, in one query.
+    """Memberships in scope joined with their person and unit names, and their classes: two queries.
 
     The scope listener narrows memberships (a principal sees their own school's) and adds the
     township to every outer-joined unit, so a name can never come from another township.
     """
     query = (
         select(Membership, User.username, User.display_name, User.phone, School.name, Village.name,
-               Department.name, SchoolClass.name)
+               Department.name)
         .join(User, User.id == Membership.user_id)
         .outerjoin(School, School.id == Membership.school_id)
         .outerjoin(Village, Village.id == Membership.village_id)
         .outerjoin(Department, Department.id == Membership.department_id)
-        .outerjoin(SchoolClass, SchoolClass.id == Membership.class_id)
     )
     if active_only:
         query = query.where(Membership.is_active.is_(True))
     if user_id is not None:
         query = query.where(Membership.user_id == user_id)
+    found = session.execute(query).all()
+    taught = _classes_of(session, [row[0].id for row in found])
     rows = [
         PersonRow(
             membership_id=m.id, user_id=m.user_id, username=username, display_name=display_name,
             phone=phone or "", role=Role(m.role), title=m.title, is_active=m.is_active,
             school_id=m.school_id, school_name=school or "", village_id=m.village_id, village_name=village or "",
-            department_id=m.department_id, department_name=department or "", class_id=m.class_id,
-            class_name=klass or "",
+            department_id=m.department_id, department_name=department or "",
+            class_ids=tuple(c for c, _ in taught.get(m.id, ())), class_names=tuple(n for _, n in taught.get(m.id, ())),
         )
-        for m, username, display_name, phone, school, village, department, klass in session.execute(query)
+        for m, username, display_name, phone, school, village, department in found
     ]
     # Sorted here rather than in SQL: NULL ordering differs between PostgreSQL and SQLite.
     rows.sort(key=lambda r: (_UNIT_ORDER[r.unit_kind], r.unit_name, _ROLE_ORDER[r.role], r.class_name,
                              r.username))
     return rows
+
+
+def _classes_of(session: Session, membership_ids: list[int]) -> dict[int, list[tuple[int, str]]]:
+    """{membership id: [(class id, class name), ...]} in grade and name order."""
+    taught: dict[int, list[tuple[int, str]]] = {}
+    if not membership_ids:
+        return taught
+    for membership_id, class_id, name in session.execute(
+            select(MembershipClass.membership_id, SchoolClass.id, SchoolClass.name)
+            .join(SchoolClass, SchoolClass.id == MembershipClass.class_id)
+            .where(MembershipClass.membership_id.in_(membership_ids))
+            .order_by(SchoolClass.grade, SchoolClass.name)):
+        taught.setdefault(membership_id, []).append((class_id, name))
+    return taught
 
 
 # --- pure validators (shared with the Excel import) --------------------------------------------
@@ -373,7 +330,7 @@ def _village_errors(session: Session, values: dict[str, Any], existing: Village 
 def do_create_village(session: Session, *, name: str, code: str = "") -> Village:
     values = {"name": _clean(name), "code": _clean(code)}
     _raise_if(_village_errors(session, values, None))
-    return _create(session, Village(township_id=_township_id(session), **values), "tenancy:village:created",
+    return _create(session, Village(township_id=_township_id(session), **values), Event.VILLAGE_CREATED,
                    VILLAGE_FIELDS)
 
 
@@ -381,7 +338,7 @@ def do_update_village(session: Session, village: Village, **changes: Any) -> Vil
     _check_fields(changes, VILLAGE_FIELDS)
     values = {**_values(village, VILLAGE_FIELDS), **{k: _clean(v) for k, v in changes.items()}}
     _raise_if(_village_errors(session, values, village))
-    return _update(session, village, values, "tenancy:village:updated")
+    return _update(session, village, values, Event.VILLAGE_UPDATED)
 
 
 # --- schools -----------------------------------------------------------------------------------
@@ -420,7 +377,7 @@ def do_create_school(session: Session, *, name: str, kind: str, code: str = "",
     values = {"name": _clean(name), "kind": _clean(kind), "code": _clean(code),
               "village_id": _school_village(session, village_id)}
     _raise_if(_school_errors(session, values, None))
-    return _create(session, School(township_id=_township_id(session), **values), "tenancy:school:created",
+    return _create(session, School(township_id=_township_id(session), **values), Event.SCHOOL_CREATED,
                    SCHOOL_FIELDS)
 
 
@@ -431,7 +388,7 @@ def do_update_school(session: Session, school: School, **changes: Any) -> School
         cleaned["village_id"] = _school_village(session, cleaned["village_id"])
     values = {**_values(school, SCHOOL_FIELDS), **cleaned}
     _raise_if(_school_errors(session, values, school))
-    return _update(session, school, values, "tenancy:school:updated")
+    return _update(session, school, values, Event.SCHOOL_UPDATED)
 
 
 # --- classes -----------------------------------------------------------------------------------
@@ -454,7 +411,7 @@ def do_create_class(session: Session, *, school_id: int, grade: int, name: str, 
     values = {"grade": grade, "name": _clean(name), "entry_year": entry_year}
     _raise_if(_class_errors(session, school, values, None))
     return _create(session, SchoolClass(township_id=_township_id(session), school_id=school.id, **values),
-                   "tenancy:class:created", ("school_id", *CLASS_FIELDS))
+                   Event.CLASS_CREATED, ("school_id", *CLASS_FIELDS))
 
 
 def do_update_class(session: Session, school_class: SchoolClass, **changes: Any) -> SchoolClass:
@@ -463,7 +420,7 @@ def do_update_class(session: Session, school_class: SchoolClass, **changes: Any)
     cleaned = {k: (_clean(v) if k == "name" else v) for k, v in changes.items()}
     values = {**_values(school_class, CLASS_FIELDS), **cleaned}
     _raise_if(_class_errors(session, school, values, school_class))
-    return _update(session, school_class, values, "tenancy:class:updated")
+    return _update(session, school_class, values, Event.CLASS_UPDATED)
 
 
 # --- departments -------------------------------------------------------------------------------
@@ -490,14 +447,14 @@ def do_create_department(session: Session, *, duty_code: str, name: str = "") ->
     values = {"duty_code": duty_code, "name": _clean(name) or DUTY_LABELS.get(duty_code, "")}
     _raise_if(_department_errors(session, values, None))
     return _create(session, Department(township_id=_township_id(session), **values),
-                   "tenancy:department:created", DEPARTMENT_FIELDS)
+                   Event.DEPARTMENT_CREATED, DEPARTMENT_FIELDS)
 
 
 def do_update_department(session: Session, department: Department, **changes: Any) -> Department:
     _check_fields(changes, DEPARTMENT_FIELDS)
     values = {**_values(department, DEPARTMENT_FIELDS), **{k: _clean(v) for k, v in changes.items()}}
     _raise_if(_department_errors(session, values, department))
-    return _update(session, department, values, "tenancy:department:updated")
+    return _update(session, department, values, Event.DEPARTMENT_UPDATED)
 
 
 # --- people ------------------------------------------------------------------------------------
@@ -531,7 +488,7 @@ def _insert_person(session: Session, values: dict[str, str], password: str) -> U
             session.flush()
     except IntegrityError:
         raise InvalidInput({"username": "用户名已被使用。"}) from None
-    audit.record(session, "tenancy:person:created", entity=user,
+    audit.record(session, Event.PERSON_CREATED, entity=user,
                  changes={"username": user.username, "display_name": user.display_name})
     return user
 
@@ -551,25 +508,25 @@ class _Units:
     school: School | None = None
     village: Village | None = None
     department: Department | None = None
-    school_class: SchoolClass | None = None
+    classes: list[SchoolClass] = field(default_factory=list)
 
 
-_UNIT_WORDS = {"school_id": "学校", "village_id": "村委会", "department_id": "部门", "class_id": "班级"}
+_UNIT_WORDS = {"school_id": "学校", "village_id": "村委会", "department_id": "部门", "class_ids": "班级"}
 _NEEDED_FIELD = {UnitKind.SCHOOL: "school_id", UnitKind.VILLAGE: "village_id", UnitKind.DEPARTMENT: "department_id"}
 
 
 def _resolve_units(session: Session, *, school_id: int | None, village_id: int | None,
-                   department_id: int | None, class_id: int | None) -> _Units:
+                   department_id: int | None, class_ids: list[int] | None) -> _Units:
     """Every id given is looked up in this township first: another township's id is a 404."""
     units = _Units(
         school=access(session, School, school_id) if school_id is not None else None,
         village=access(session, Village, village_id) if village_id is not None else None,
         department=access(session, Department, department_id) if department_id is not None else None,
-        school_class=access(session, SchoolClass, class_id) if class_id is not None else None,
+        classes=[access(session, SchoolClass, class_id) for class_id in dict.fromkeys(class_ids or ())],
     )
-    if units.school is None and units.school_class is not None:
-        # A class names its school: a class teacher's form may give only the class.
-        units.school = access(session, School, units.school_class.school_id)
+    if units.school is None and units.classes:
+        # A class names its school: a teacher's form may give only the classes.
+        units.school = access(session, School, units.classes[0].school_id)
     return units
 
 
@@ -590,20 +547,20 @@ def _membership_errors(session: Session, role: Role | None, units: _Units, given
         return errors
     kind = role.unit_kind
     needed = _NEEDED_FIELD.get(kind)
-    allowed = {needed, "class_id"} if role == Role.CLASS_TEACHER else {needed}
-    if kind == UnitKind.SCHOOL and given.get("class_id") is not None and given.get("school_id") is None:
+    allowed = {needed, "class_ids"} if role in CLASS_BOUND_ROLES else {needed}
+    if kind == UnitKind.SCHOOL and given.get("class_ids") and given.get("school_id") is None:
         given = {**given, "school_id": units.school.id if units.school else None}
-    for field, value in given.items():
-        if value is not None and field not in allowed:
-            if field == "class_id":
-                errors[field] = "只有班主任需要选择班级。"
+    for name, value in given.items():
+        if value and name not in allowed:
+            if name == "class_ids":
+                errors[name] = "只有班主任和科任教师需要选择班级。"
             else:
-                errors[field] = f"{role.label}不属于某个{_UNIT_WORDS[field]}，请不要选择{_UNIT_WORDS[field]}。"
+                errors[name] = f"{role.label}不属于某个{_UNIT_WORDS[name]}，请不要选择{_UNIT_WORDS[name]}。"
     if needed is not None and given.get(needed) is None and needed not in errors:
         errors[needed] = f"{role.label}需要选择所属{_UNIT_WORDS[needed]}。"
-    school, klass = units.school, units.school_class
-    if klass is not None and school is not None and klass.school_id != school.id and "class_id" not in errors:
-        errors["class_id"] = "所选班级不属于所选学校。"
+    school = units.school
+    if school is not None and "class_ids" not in errors and any(c.school_id != school.id for c in units.classes):
+        errors["class_ids"] = "所选班级不属于所选学校。"
     if not errors and user is not None and _has_membership(session, user, role, units):
         errors["role"] = f"该人员在这个单位已经是{role.label}。"
     return errors
@@ -615,7 +572,6 @@ def _unit_columns(role: Role, units: _Units) -> dict[str, int | None]:
         "school_id": units.school.id if kind == UnitKind.SCHOOL and units.school else None,
         "village_id": units.village.id if kind == UnitKind.VILLAGE and units.village else None,
         "department_id": units.department.id if kind == UnitKind.DEPARTMENT and units.department else None,
-        "class_id": units.school_class.id if role == Role.CLASS_TEACHER and units.school_class else None,
     }
 
 
@@ -623,35 +579,39 @@ def _has_membership(session: Session, user: User, role: Role, units: _Units) -> 
     columns = _unit_columns(role, units)
     query = select(Membership.id).where(Membership.user_id == user.id, Membership.role == role.value,
                                         Membership.is_active.is_(True))
-    for field, value in columns.items():
-        column = getattr(Membership, field)
+    for name, value in columns.items():
+        column = getattr(Membership, name)
         query = query.where(column.is_(None) if value is None else column == value)
     return session.scalar(query.limit(1)) is not None
 
 
 def _insert_membership(session: Session, user: User, role: Role, units: _Units, title: str) -> Membership:
     columns = _unit_columns(role, units)
-    membership = Membership(township_id=_township_id(session), user_id=user.id, role=role.value, title=title,
-                            **columns)
+    township_id = _township_id(session)
+    membership = Membership(township_id=township_id, user_id=user.id, role=role.value, title=title, **columns)
     session.add(membership)
     session.flush()
-    audit.record(session, "tenancy:membership:added", entity=membership,
+    class_ids = [c.id for c in units.classes] if role in CLASS_BOUND_ROLES else []
+    session.add_all(MembershipClass(township_id=township_id, membership_id=membership.id, class_id=class_id)
+                    for class_id in class_ids)
+    session.flush()
+    audit.record(session, Event.MEMBERSHIP_ADDED, entity=membership,
                  changes={"user_id": user.id, "username": user.username, "role": role.value, "title": title,
-                          **columns})
+                          **columns, "class_ids": class_ids})
     return membership
 
 
 def _given_units(school_id: int | None, village_id: int | None, department_id: int | None,
-                 class_id: int | None) -> dict[str, Any]:
+                 class_ids: list[int] | None) -> dict[str, Any]:
     return {"school_id": school_id, "village_id": village_id, "department_id": department_id,
-            "class_id": class_id}
+            "class_ids": list(class_ids or ())}
 
 
 def do_add_membership(session: Session, *, user: User, role: str | Role, school_id: int | None = None,
                       village_id: int | None = None, department_id: int | None = None,
-                      class_id: int | None = None, title: str = "") -> Membership:
-    """Give a person a role in a unit of this township (a class teacher needs a school)."""
-    given = _given_units(school_id, village_id, department_id, class_id)
+                      class_ids: list[int] | None = None, title: str = "") -> Membership:
+    """Give a person a role in a unit of this township (a teacher names the classes they teach)."""
+    given = _given_units(school_id, village_id, department_id, class_ids)
     units = _resolve_units(session, **given)
     parsed, title = _parse_role(role), _clean(title)
     _raise_if(_membership_errors(session, parsed, units, given, title, user))
@@ -662,14 +622,14 @@ def do_add_membership(session: Session, *, user: User, role: str | Role, school_
 def do_create_person_with_membership(
     session: Session, *, username: str, display_name: str, phone: str = "", password: str, role: str | Role,
     school_id: int | None = None, village_id: int | None = None, department_id: int | None = None,
-    class_id: int | None = None, title: str = "",
+    class_ids: list[int] | None = None, title: str = "",
 ) -> tuple[User, Membership]:
     """A new person and their first role, all or nothing; every problem of both is reported at once.
 
     Units are resolved before anything else, so another township's id answers 404 whatever
     else is wrong with the request.
     """
-    given = _given_units(school_id, village_id, department_id, class_id)
+    given = _given_units(school_id, village_id, department_id, class_ids)
     units = _resolve_units(session, **given)
     values = _person_values(username, display_name, phone)
     parsed, title = _parse_role(role), _clean(title)
@@ -691,7 +651,7 @@ def do_deactivate_membership(session: Session, membership: Membership) -> Member
         raise InvalidInput({"membership_id": "不能停用您当前正在使用的身份。"})
     membership.is_active = False
     session.flush()
-    audit.record(session, "tenancy:membership:deactivated", entity=membership,
+    audit.record(session, Event.MEMBERSHIP_DEACTIVATED, entity=membership,
                  changes={"user_id": membership.user_id, "role": membership.role, "is_active": [True, False]})
     return membership
 

@@ -15,11 +15,13 @@ from baoxue.platform import audit
 from baoxue.platform.clock import utcnow
 from baoxue.platform.db import TenantContext, cross_township_session, narrow_to_township
 from baoxue.platform.errors import InvalidInput
+from baoxue.platform.events import Event as PlatformEvent
 from baoxue.platform.identity import AuthSession, hash_password
 from baoxue.platform.permissions import DutyCode, Role
 from baoxue.platform.scoping import Scope
 from baoxue.platform.settings import Settings
 from baoxue.tenants.tenancy.models import Township, User
+from baoxue.tenants.tenancy.events import Event
 from baoxue.tenants.tenancy.service import (
     do_create_department,
     do_create_person_with_membership,
@@ -47,8 +49,8 @@ def do_create_township(*, name: str, code: str, county: str, admin_username: str
         session.add(township)
         session.flush()
         # The rest is written as the new township, through the same do_* actions as the pages.
-        narrow_to_township(session, TenantContext(township_id=township.id, scope=Scope.township(township.id)))
-        audit.record(session, "tenancy:township:created", entity=township,
+        narrow_to_township(session, TenantContext(scope=Scope.township(township.id)))
+        audit.record(session, Event.TOWNSHIP_CREATED, entity=township,
                      changes={"name": township.name, "code": code, "county": township.county})
         for duty in DutyCode:
             do_create_department(session, duty_code=duty.value, name=duty.label)
@@ -76,5 +78,5 @@ def do_reset_password(username: str, password: str, settings: Settings | None = 
         user.failed_logins, user.locked_until = 0, None
         session.execute(update(AuthSession).where(AuthSession.user_id == user.id, AuthSession.revoked_at.is_(None))
                         .values(revoked_at=utcnow()))
-        audit.record(session, "identity:password:reset", entity=user, user_id=user.id,
+        audit.record(session, PlatformEvent.PASSWORD_RESET, entity=user, user_id=user.id,
                      changes={"by": "command line"})

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
+from baoxue.platform import migrate
 from baoxue.platform.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,7 +31,7 @@ def test_db_upgrade_demo_seed_and_downgrade_on_a_fresh_sqlite(tmp_path: Path) ->
            "BAOXUE_REDIS_URL": "", "BAOXUE_ENV": "development"}
     up = _baoxue("db", "upgrade", env=env)
     assert up.returncode == 0, up.stderr
-    assert "database at 0001" in up.stdout
+    assert f"database at {migrate.head_revision()}" in up.stdout
     seed = _baoxue("demo", "seed", env=env)
     assert seed.returncode == 0, seed.stderr
     assert "baoxue2026" in seed.stdout and "bd_leader" in seed.stdout

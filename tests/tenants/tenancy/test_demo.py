@@ -16,8 +16,11 @@ from baoxue.platform.identity import verify_password
 from baoxue.platform.permissions import DutyCode, Role
 from baoxue.tenants.students.idnumbers import birth_date_of, gender_of, is_valid_id_number
 from baoxue.tenants.students.models import Student
-from baoxue.tenants.tenancy.demo import DEMO_PASSWORD, DEMO_USERS, LOGINS_TEXT, seed_demo
-from baoxue.tenants.tenancy.models import Department, Membership, School, SchoolClass, Township, User, Village
+from baoxue.platform.demo import seed_demo
+from baoxue.tenants.tenancy.demo import DEMO_PASSWORD, DEMO_USERS, LOGINS_TEXT
+from baoxue.tenants.tenancy.models import (
+    Department, Membership, MembershipClass, School, SchoolClass, Township, User, Village,
+)
 
 CODES = ("DEMO-BD", "DEMO-LG")
 
@@ -157,14 +160,17 @@ def test_every_role_in_every_township(s):
 
 def test_memberships_point_at_units_of_their_kind(s):
     classes = dict(s.execute(select(SchoolClass.id, SchoolClass.school_id)).all())
+    taught: dict[int, list[int]] = {}
+    for membership_id, class_id in s.execute(select(MembershipClass.membership_id, MembershipClass.class_id)):
+        taught.setdefault(membership_id, []).append(class_id)
     for m in s.scalars(select(Membership)):
         kind = Role(m.role).unit_kind.value
         assert (m.school_id is not None) == (kind == "school")
         assert (m.village_id is not None) == (kind == "village")
         assert (m.department_id is not None) == (kind == "department")
-        assert (m.class_id is not None) == (m.role == Role.CLASS_TEACHER)
-        if m.class_id is not None:
-            assert classes[m.class_id] == m.school_id
+        # Class and subject teachers name the classes they teach, in their own school; no one else does.
+        assert bool(taught.get(m.id)) == (m.role in (Role.CLASS_TEACHER, Role.SUBJECT_TEACHER))
+        assert all(classes[c] == m.school_id for c in taught.get(m.id, ()))
 
 
 def test_one_person_holds_two_memberships(s):

@@ -141,10 +141,10 @@ def test_people_created_listed_given_a_role_and_deactivated(admin: Any, persona:
     username = f"t_{_u()}"
     r = admin.post("/api/people", json={"username": username, "display_name": "吴老师", "phone": "13912345678",
                                         "password": "Baoxue2026x", "role": "class_teacher",
-                                        "class_id": klass["id"], "title": "班主任"})
+                                        "class_ids": [klass["id"]], "title": "班主任"})
     assert r.status_code == 201, r.text
     first = r.json()
-    assert (first["role_label"], first["unit_id"], first["class_name"]) == ("班主任", middle, klass["name"])
+    assert (first["role_label"], first["unit_id"], first["class_names"]) == ("班主任", middle, [klass["name"]])
 
     r = admin.post("/api/memberships", json={"user_id": first["user_id"], "role": "academic_office",
                                              "school_id": middle, "title": "教导员"})

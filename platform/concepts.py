@@ -1,0 +1,142 @@
+"""The concept registry: each `tenants/<concept>/__init__.py` declares one `Concept`.
+
+The shell iterates over the registry instead of naming concepts: the app mounts their routes,
+imports their models and policies, builds the navigation, binds their actors, runs their
+schedules and seeds their demo data; the tests walk the same list. Adding a concept is
+creating its folder (see `tenants/README.md`); no file of the shell changes.
+
+A concept's parts live in modules of conventional names, imported when first needed so that
+importing a concept's `__init__` stays cheap and free of cycles:
+`models`, `policy`, `events`, `routes` (exports `routes`), `tasks` (exports `actors`,
+`schedules`), `demo` (exports `seed(session, township)`).
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import cache
+from types import ModuleType
+from typing import Any
+
+from baoxue.platform.permissions import Permission
+
+
+@dataclass(frozen=True)
+class NavEntry:
+    label: str  # Chinese, as the menu shows it
+    href: str
+    permission: Permission | None = None  # None: everyone signed in
+    order: int = 100
+
+
+@dataclass(frozen=True)
+class Concept:
+    name: str  # the package name under tenants/
+    label: str  # Chinese
+    requires: tuple[str, ...] = ()  # concepts whose tables and demo data this one builds on
+    nav: tuple[NavEntry, ...] = ()
+    package: str = field(default="", compare=False)
+
+    def module(self, part: str) -> ModuleType | None:
+        """`tenants/<name>/<part>.py`, or None if the concept has no such part."""
+        name = f"{self.package}.{part}"
+        try:
+            return importlib.import_module(name)
+        except ModuleNotFoundError as missing:
+            if missing.name == name:
+                return None
+            raise
+
+    @property
+    def routes(self) -> list[Any]:
+        module = self.module("routes")
+        return list(module.routes) if module else []
+
+    @property
+    def events(self) -> type[StrEnum] | None:
+        module = self.module("events")
+        return getattr(module, "Event", None) if module else None
+
+    @property
+    def actors(self) -> list[Any]:
+        module = self.module("tasks")
+        return list(getattr(module, "actors", ())) if module else []
+
+    @property
+    def schedules(self) -> list[Any]:
+        module = self.module("tasks")
+        return list(getattr(module, "schedules", ())) if module else []
+
+    @property
+    def seed_demo(self) -> Any:
+        module = self.module("demo")
+        return getattr(module, "seed", None) if module else None
+
+
+@cache
+def all_concepts() -> tuple[Concept, ...]:
+    """Every concept under `tenants/`, each after the concepts it requires."""
+    import baoxue.tenants as tenants
+
+    found: dict[str, Concept] = {}
+    for info in pkgutil.iter_modules(tenants.__path__):
+        if not info.ispkg:
+            continue
+        package = f"{tenants.__name__}.{info.name}"
+        concept = getattr(importlib.import_module(package), "concept", None)
+        if not isinstance(concept, Concept):
+            raise TypeError(f"{package} must declare `concept = Concept(...)` in its __init__.py")
+        if concept.name != info.name:
+            raise TypeError(f"{package} declares the concept {concept.name!r}; it must be {info.name!r}")
+        found[info.name] = Concept(**{**concept.__dict__, "package": package})
+    return tuple(_ordered(found))
+
+
+def _ordered(found: dict[str, Concept]) -> list[Concept]:
+    ordered: list[Concept] = []
+    placing: set[str] = set()
+
+    def place(concept: Concept) -> None:
+        if concept in ordered:
+            return
+        if concept.name in placing:
+            raise TypeError(f"concepts require each other in a circle: {concept.name}")
+        placing.add(concept.name)
+        for name in concept.requires:
+            if name not in found:
+                raise TypeError(f"{concept.name} requires {name!r}, which is not a concept")
+            place(found[name])
+        ordered.append(concept)
+
+    for name in sorted(found):
+        place(found[name])
+    return ordered
+
+
+def import_all_models() -> None:
+    """Every table and every policy, so metadata and the scope are complete."""
+    for module in ("baoxue.platform.audit", "baoxue.platform.identity", "baoxue.platform.jobs"):
+        importlib.import_module(module)
+    for concept in all_concepts():
+        concept.module("models")
+        concept.module("policy")
+
+
+def navigation() -> list[NavEntry]:
+    entries = [entry for concept in all_concepts() for entry in concept.nav]
+    return sorted(entries, key=lambda e: e.order)
+
+
+def all_actors() -> list[Any]:
+    return [a for concept in all_concepts() for a in concept.actors]
+
+
+def all_schedules() -> list[Any]:
+    return [s for concept in all_concepts() for s in concept.schedules]
+
+
+def all_events() -> list[str]:
+    return [str(e) for concept in all_concepts() if concept.events for e in concept.events]
