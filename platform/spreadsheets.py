@@ -10,6 +10,7 @@ from urllib.parse import quote
 from litestar import Response
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
@@ -24,10 +25,18 @@ def xlsx_download(data: bytes, filename: str) -> Response[bytes]:
     return Response(content=data, media_type=XLSX_MEDIA_TYPE, headers={"Content-Disposition": disposition})
 
 
+def printable(text: str) -> str:
+    """Without the control characters an .xlsx cannot hold (openpyxl refuses "\\x02" and the like)."""
+    return ILLEGAL_CHARACTERS_RE.sub("", text)
+
+
 def safe_cell(value: Any) -> Any:
-    """A text that a spreadsheet would run as a formula is prefixed with a quote (CSV injection)."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
+    """Text that a spreadsheet would run as a formula is prefixed with a quote (CSV injection);
+    control characters, which no .xlsx may hold, are dropped, so an export never fails on them."""
+    if isinstance(value, str):
+        value = printable(value)
+        if value.startswith(FORMULA_STARTS):
+            return "'" + value
     return value
 
 

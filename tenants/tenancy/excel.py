@@ -5,6 +5,10 @@ that sheet as it is. It checks EVERY row first and reports all problems at once 
 (sheet, row, column, reason), so a clerk fixes the file in one pass; only a clean file is
 imported, through the same `do_*` functions as the forms (each row audited), inside the
 request's one transaction. A bad file imports nothing.
+
+Reading the file safely (limits, the child process, headers by name, typed cells, the error
+workbook, the template's drop-downs) is `baoxue.platform.imports`; this module knows only
+villages, schools, classes and people.
 """
 
 from __future__ import annotations
@@ -12,29 +16,25 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
-from io import BytesIO
 from typing import Any
 
-from openpyxl import Workbook, load_workbook
-from openpyxl.comments import Comment
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.datavalidation import DataValidation
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from baoxue.platform import audit
+from baoxue.platform import audit, imports
+from baoxue.platform.db import tenant_of
 from baoxue.platform.errors import InvalidInput
+from baoxue.platform.imports import Column, ImportRejected, Problem, Reader, Row, Upload
 from baoxue.platform.permissions import DUTY_LABELS, ROLE_LABELS, Role, UnitKind
 from baoxue.tenants.tenancy import service
+from baoxue.tenants.tenancy.events import Event
 from baoxue.tenants.tenancy.models import SCHOOL_KINDS, Department, School, SchoolClass, Village
 
-MAX_UPLOAD_BYTES = 5 * 1024 * 1024
-MAX_ROWS = 5000  # per sheet: a township has hundreds of rows, never tens of thousands
-TEMPLATE_ROWS = 1000  # how far down the template's drop-downs and text formats reach
-NOT_XLSX = "文件不是有效的 Excel（.xlsx）文件。"
-NUMBER_LOST = "此处应填文字，但单元格是数字（长数字会丢失位数）：请把该列设为“文本”格式后重新输入。"
+# A township has hundreds of rows per sheet, never tens of thousands: the engine's defaults fit.
+LIMITS = imports.LIMITS
+MAX_UPLOAD_BYTES = LIMITS.upload_bytes
+MAX_ROWS = LIMITS.rows
+NOT_XLSX = imports.NOT_XLSX
 
 KIND_BY_LABEL = {label: kind for kind, label in SCHOOL_KINDS.items()}
 ROLE_BY_LABEL = {label: role for role, label in ROLE_LABELS.items()}
@@ -44,18 +44,6 @@ _GRADE_WORDS = {
     **{str(grade): grade for grade in range(1, 10)},
     "初一": 7, "初二": 8, "初三": 9,
 }
-
-
-@dataclass(frozen=True)
-class Column:
-    header: str
-    key: str
-    width: int
-    required: bool = False
-    text: bool = True  # kept as text ("@"), so phone numbers and codes keep every digit
-    choices: tuple[str, ...] = ()  # a closed drop-down
-    ref: str = ""  # a drop-down from another sheet's first column; other values still allowed
-    note: str = ""
 
 
 SHEETS: dict[str, tuple[Column, ...]] = {
@@ -72,7 +60,7 @@ SHEETS: dict[str, tuple[Column, ...]] = {
     "班级": (
         Column("学校", "school", 24, required=True, ref="学校", note="本文件“学校”表中或系统中已有的学校"),
         Column("年级", "grade", 10, required=True, text=False, choices=service.GRADE_NAMES[1:],
-               note="1–9 或 一年级…九年级；小学 1–6，初级中学 7–9"),
+               strict=False, note="1–9 或 一年级…九年级；小学 1–6，初级中学 7–9"),
         Column("班级名称", "name", 18, required=True, note="如：七年级（1）班"),
         Column("入学年份", "entry_year", 10, required=True, text=False, note="四位年份，如 2026"),
     ),
@@ -89,79 +77,11 @@ SHEETS: dict[str, tuple[Column, ...]] = {
 }
 
 
-# --- problems ----------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Problem:
-    sheet: str
-    row: int
-    column: str  # a letter; "" when the problem is the whole row (a missing header)
-    message: str
-
-    @property
-    def key(self) -> str:
-        # "班级!B7" like Excel names a cell; "班级!1:1" (a whole row) when no column applies.
-        return f"{self.sheet}!{self.column}{self.row}" if self.column else f"{self.sheet}!{self.row}:{self.row}"
-
-
-class ImportRejected(InvalidInput):
-    """The file has problems: nothing was imported. `problems` keeps sheet/row/column apart for pages."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        errors: dict[str, str] = {}
-        for p in problems:
-            errors[p.key] = f"{errors[p.key]}；{p.message}" if p.key in errors else p.message
-        super().__init__(errors, detail=f"文件中有 {len(problems)} 处错误，没有导入任何数据；请修改后重新上传。")
-        self.problems = problems
-
-
 # --- the template ------------------------------------------------------------------------------
-
-_HEADER_FONT = Font(bold=True)
-_HEADER_FILL = PatternFill("solid", fgColor="DDE7F3")
-_REQUIRED_FONT = Font(bold=True, color="B42318")
-
 
 def build_template() -> bytes:
     """The empty workbook to download: 说明, then one sheet per kind, headers in row 1."""
-    workbook = Workbook()
-    _write_help(workbook.active)
-    for title, columns in SHEETS.items():
-        _write_sheet(workbook.create_sheet(title), columns)
-    buffer = BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
-
-
-def _write_sheet(ws: Any, columns: tuple[Column, ...]) -> None:
-    ws.freeze_panes = "A2"
-    for index, column in enumerate(columns, start=1):
-        letter = get_column_letter(index)
-        cell = ws.cell(row=1, column=index, value=column.header)
-        cell.font = _REQUIRED_FONT if column.required else _HEADER_FONT
-        cell.fill = _HEADER_FILL
-        if column.note:
-            cell.comment = Comment(("必填。" if column.required else "") + column.note, "保学")
-        ws.column_dimensions[letter].width = column.width
-        if column.text:
-            ws.column_dimensions[letter].number_format = "@"
-        _add_dropdown(ws, column, letter)
-
-
-def _add_dropdown(ws: Any, column: Column, letter: str) -> None:
-    if column.choices:
-        # The grade list also accepts plain numbers, so its drop-down only suggests.
-        strict = column.key != "grade"
-        validation = DataValidation(type="list", formula1='"' + ",".join(column.choices) + '"', allow_blank=True,
-                                    showErrorMessage=strict, errorTitle="输入有误", error="请从下拉列表中选择。")
-    elif column.ref:
-        # Existing names (not in this file) are allowed too: suggest, never block.
-        validation = DataValidation(type="list", formula1=f"'{column.ref}'!$A$2:$A${TEMPLATE_ROWS}",
-                                    allow_blank=True, showErrorMessage=False)
-    else:
-        return
-    validation.add(f"{letter}2:{letter}{TEMPLATE_ROWS}")
-    ws.add_data_validation(validation)
+    return imports.write_template(SHEETS, _help_lines())
 
 
 def _help_lines() -> list[tuple[str, bool]]:
@@ -205,65 +125,7 @@ def _role_unit_text(role: Role) -> str:
     }[role.unit_kind]
 
 
-def _write_help(ws: Any) -> None:
-    ws.title = "说明"
-    ws.column_dimensions["A"].width = 110
-    for number, (text, bold) in enumerate(_help_lines(), start=1):
-        cell = ws.cell(row=number, column=1, value=text)
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
-        if bold:
-            cell.font = Font(bold=True, size=13 if number == 1 else 11)
-
-
 # --- reading -----------------------------------------------------------------------------------
-
-@dataclass
-class _Row:
-    sheet: str
-    number: int
-    cells: dict[str, tuple[Any, str]]  # column key -> (value, column letter)
-
-    def letter(self, key: str) -> str:
-        return self.cells.get(key, (None, ""))[1]
-
-
-@dataclass
-class _Reader:
-    """Turns cells into values, noting a Problem for each cell that cannot be read."""
-
-    problems: list[Problem] = field(default_factory=list)
-
-    def add(self, row: _Row, key: str, message: str) -> None:
-        self.problems.append(Problem(row.sheet, row.number, row.letter(key), message))
-
-    def text(self, row: _Row, key: str) -> str | None:
-        value = row.cells.get(key, (None, ""))[0]
-        if value is None:
-            return ""
-        if isinstance(value, str):
-            return value.strip()
-        if isinstance(value, bool | datetime | date | time):
-            self.add(row, key, "此处应填文字，不能是日期或是/否值。")
-            return None
-        if isinstance(value, int) and len(str(abs(value))) <= 15:
-            return str(value)  # an exact whole number: Excel keeps 15 significant digits
-        if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
-            return str(int(value))
-        self.add(row, key, NUMBER_LOST)
-        return None
-
-    def whole_number(self, row: _Row, key: str, parse: Callable[[str], int | None], message: str) -> int | None:
-        """A whole number typed as a number (7, 2026.0) or as words ("七年级", "2026年")."""
-        value = row.cells.get(key, (None, ""))[0]
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        if isinstance(value, str) and (number := parse(value.strip().replace(" ", ""))) is not None:
-            return number
-        self.add(row, key, message)
-        return None
-
 
 def _parse_grade(text: str) -> int | None:
     return _GRADE_WORDS.get(text)
@@ -271,52 +133,6 @@ def _parse_grade(text: str) -> int | None:
 
 def _parse_year(text: str) -> int | None:
     return int(text.removesuffix("年")) if re.fullmatch(r"\d{4}年?", text) else None
-
-
-def _open(data: bytes) -> Any:
-    if not data:
-        raise InvalidInput({"file": "请选择要上传的文件。"})
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise InvalidInput({"file": f"文件太大：不能超过 {MAX_UPLOAD_BYTES // (1024 * 1024)} MB。"})
-    try:
-        return load_workbook(BytesIO(data), read_only=True, data_only=True)
-    except Exception:  # noqa: BLE001 - zip, XML and openpyxl errors all mean "not an xlsx"
-        raise InvalidInput({"file": NOT_XLSX}) from None
-
-
-def _header_name(value: Any) -> str:
-    """"名称 *", "年级（1-9）" and "名称" are the same column: order and decorations do not matter."""
-    text = "" if value is None else str(value)
-    text = re.sub(r"[（(].*?[）)]", "", text)
-    return re.sub(r"[\s*＊]", "", text)
-
-
-def _read_sheet(ws: Any, columns: tuple[Column, ...], reader: _Reader) -> list[_Row]:
-    rows = ws.iter_rows(values_only=True)
-    header = next(rows, None) or ()
-    positions: dict[str, int] = {}
-    for index, value in enumerate(header):
-        name = _header_name(value)
-        for column in columns:
-            if name == column.header and column.key not in positions:
-                positions[column.key] = index
-    found: list[_Row] = []
-    for number, values in enumerate(rows, start=2):
-        if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
-            continue
-        if number > MAX_ROWS + 1:
-            reader.problems.append(Problem(ws.title, number, "", f"行数太多：每个工作表最多 {MAX_ROWS} 行。"))
-            break
-        found.append(_Row(ws.title, number, {
-            key: (values[index] if index < len(values) else None, get_column_letter(index + 1))
-            for key, index in positions.items()
-        }))
-    missing = [c for c in columns if c.required and c.key not in positions]
-    if found and missing:
-        for column in missing:
-            reader.problems.append(Problem(ws.title, 1, "", f"缺少“{column.header}”列：第 1 行应有此表头。"))
-        return []
-    return found
 
 
 # --- what already exists ----------------------------------------------------------------------
@@ -350,16 +166,16 @@ class _Existing:
 
 @dataclass
 class _Plan:
-    villages: list[tuple[_Row, dict[str, Any]]] = field(default_factory=list)
-    schools: list[tuple[_Row, dict[str, Any]]] = field(default_factory=list)
-    classes: list[tuple[_Row, dict[str, Any]]] = field(default_factory=list)
-    people: list[tuple[_Row, dict[str, Any]]] = field(default_factory=list)
+    villages: list[tuple[Row, dict[str, Any]]] = field(default_factory=list)
+    schools: list[tuple[Row, dict[str, Any]]] = field(default_factory=list)
+    classes: list[tuple[Row, dict[str, Any]]] = field(default_factory=list)
+    people: list[tuple[Row, dict[str, Any]]] = field(default_factory=list)
 
 
 class _Checker:
     """Checks every row of every sheet, in dependency order, noting problems and what to create."""
 
-    def __init__(self, session: Session, existing: _Existing, reader: _Reader) -> None:
+    def __init__(self, session: Session, existing: _Existing, reader: Reader) -> None:
         self.session, self.existing, self.reader = session, existing, reader
         self.plan = _Plan()
         # Names the file defines, with the row that defines them (for "与第 N 行重复").
@@ -368,7 +184,7 @@ class _Checker:
         self.school_kinds: dict[str, str] = {}
         self.file_classes: dict[tuple[str, str], int] = {}
 
-    def _unique_name(self, row: _Row, name: str | None, *, label: str, max_length: int, seen: dict[Any, int],
+    def _unique_name(self, row: Row, name: str | None, *, label: str, max_length: int, seen: dict[Any, int],
                      seen_key: Any, exists: str | None) -> str | None:
         """A required name, not twice in the file, not already in the township: one problem per cell."""
         if name is None:
@@ -383,7 +199,7 @@ class _Checker:
             return None
         return name
 
-    def _optional_text(self, row: _Row, key: str, *, label: str, max_length: int) -> str | None:
+    def _optional_text(self, row: Row, key: str, *, label: str, max_length: int) -> str | None:
         value = self.reader.text(row, key)
         if value is None:
             return None
@@ -392,7 +208,7 @@ class _Checker:
             return None
         return value
 
-    def villages(self, rows: list[_Row]) -> None:
+    def villages(self, rows: list[Row]) -> None:
         for row in rows:
             raw = self.reader.text(row, "name")
             exists = f"本乡镇已有村委会“{raw}”。" if raw in self.existing.villages else None
@@ -404,7 +220,7 @@ class _Checker:
                 if code is not None:
                     self.plan.villages.append((row, {"name": name, "code": code}))
 
-    def schools(self, rows: list[_Row]) -> None:
+    def schools(self, rows: list[Row]) -> None:
         for row in rows:
             raw = self.reader.text(row, "name")
             exists = f"本乡镇已有学校“{raw}”。" if raw in self.existing.schools else None
@@ -422,7 +238,7 @@ class _Checker:
                 if code is not None and village is not None:
                     self.plan.schools.append((row, {"name": name, "kind": kind, "code": code, "village": village}))
 
-    def _kind(self, row: _Row) -> str | None:
+    def _kind(self, row: Row) -> str | None:
         label = self.reader.text(row, "kind")
         if label is None:
             return None
@@ -440,7 +256,7 @@ class _Checker:
             return self.existing.schools[name][1]
         return None
 
-    def classes(self, rows: list[_Row]) -> None:
+    def classes(self, rows: list[Row]) -> None:
         for row in rows:
             school = self.reader.text(row, "school")
             kind = self._school_kind(school) if school else None
@@ -464,7 +280,7 @@ class _Checker:
                     self.plan.classes.append((row, {"school": school, "grade": grade, "name": name,
                                                     "entry_year": year}))
 
-    def _class_name(self, row: _Row, school: str | None) -> str | None:
+    def _class_name(self, row: Row, school: str | None) -> str | None:
         raw = self.reader.text(row, "name")
         existing_school = self.existing.schools.get(school or "")
         exists = None
@@ -473,10 +289,9 @@ class _Checker:
         return self._unique_name(row, raw, label="班级名称", max_length=40, seen=self.file_classes,
                                  seen_key=(school, raw), exists=exists)
 
-    def people(self, rows: list[_Row]) -> None:
+    def people(self, rows: list[Row]) -> None:
         # One query for the whole sheet: which of its usernames exist already (in any township).
-        usernames = [str(u).strip() for row in rows
-                     if isinstance(u := row.cells.get("username", (None, ""))[0], str | int)]
+        usernames = [str(u).strip() for row in rows if isinstance(u := row.value("username"), str | int)]
         taken = service.username_taken(self.session, usernames)
         seen: dict[str, int] = {}
         for row in rows:
@@ -485,7 +300,7 @@ class _Checker:
             if values is not None and placement is not None:
                 self.plan.people.append((row, {**values, **placement}))
 
-    def _person(self, row: _Row, seen: dict[str, int], taken: set[str]) -> dict[str, Any] | None:
+    def _person(self, row: Row, seen: dict[str, int], taken: set[str]) -> dict[str, Any] | None:
         username = self.reader.text(row, "username")
         if username is not None:
             problem = service.username_problem(username)
@@ -506,21 +321,21 @@ class _Checker:
                   "title": title}
         return None if any(v is None for v in fields.values()) else fields
 
-    def _required_text(self, row: _Row, key: str, label: str, max_length: int) -> str | None:
+    def _required_text(self, row: Row, key: str, label: str, max_length: int) -> str | None:
         value = self.reader.text(row, key)
         if value is not None and (problem := service.text_problem(value, label=label, max_length=max_length)):
             self.reader.add(row, key, problem)
             return None
         return value
 
-    def _checked(self, row: _Row, key: str, check: Callable[[str], str | None]) -> str | None:
+    def _checked(self, row: Row, key: str, check: Callable[[str], str | None]) -> str | None:
         value = self.reader.text(row, key)
         if value is not None and (problem := check(value)):
             self.reader.add(row, key, problem)
             return None
         return value
 
-    def _placement(self, row: _Row) -> dict[str, Any] | None:
+    def _placement(self, row: Row) -> dict[str, Any] | None:
         """The role and its unit: names resolved later, once the file's units exist."""
         label = self.reader.text(row, "role")
         unit = self.reader.text(row, "unit")
@@ -536,7 +351,7 @@ class _Checker:
             return None
         return {"role": role, "unit": unit, "class_name": class_name}
 
-    def _unit_ok(self, row: _Row, role: Role, unit: str) -> bool:
+    def _unit_ok(self, row: Row, role: Role, unit: str) -> bool:
         kind = role.unit_kind
         if kind == UnitKind.TOWNSHIP:
             if unit:
@@ -556,7 +371,7 @@ class _Checker:
             self.reader.add(row, "unit", f"{role.label}的所属单位应为{noun}，但“{unit}”不是{where}。")
         return known
 
-    def _class_ok(self, row: _Row, role: Role, school: str, class_name: str) -> bool:
+    def _class_ok(self, row: Row, role: Role, school: str, class_name: str) -> bool:
         if not class_name:
             return True
         if role != Role.CLASS_TEACHER:
@@ -586,11 +401,37 @@ _FIELD_COLUMNS = {
     "班级": {"school_id": "school", "grade": "grade", "name": "name", "entry_year": "entry_year"},
     "人员": {"username": "username", "display_name": "display_name", "phone": "phone", "password": "password",
              "role": "role", "school_id": "unit", "village_id": "unit", "department_id": "unit",
-             "class_id": "class_name", "title": "title"},
+             "class_ids": "class_name", "title": "title"},
 }
 
 
-def _run(row: _Row, action: Callable[[], Any]) -> Any:
+def import_structure(session: Session, data: bytes) -> dict[str, int]:
+    """Check the whole workbook, then create everything in it, or nothing (raises ImportRejected).
+
+    Two uploads of one file at once: on PostgreSQL the second waits for the first and then
+    reports its rows as already there; a race the checks cannot see is a 409 (`Conflict`).
+    """
+    upload = imports.read_upload(data, SHEETS, LIMITS)
+    if not upload.present:
+        raise InvalidInput({"file": "文件中没有“村委会”“学校”“班级”“人员”工作表：请使用下载的模板填写。"})
+    rows = upload.rows
+    imports.one_at_a_time(session, f"structure:{tenant_of(session).township_id}")
+    checker = _Checker(session, _Existing.load(session), upload.reader)
+    checker.villages(rows["村委会"])
+    checker.schools(rows["学校"])
+    checker.classes(rows["班级"])
+    checker.people(rows["人员"])
+    if upload.reader.problems:
+        raise upload.rejected()
+    if not any(rows.values()):
+        raise InvalidInput({"file": "文件中没有可导入的数据：请从第 2 行起填写。"})
+    with imports.duplicates_as_conflict():
+        counts = _create_all(session, upload, checker.plan, checker.existing)
+    audit.record(session, Event.IMPORT_COMPLETED, entity_type="import", changes=counts)
+    return counts
+
+
+def _run(upload: Upload, row: Row, action: Callable[[], Any]) -> Any:
     """Create one row; a refusal is reported at the row's cell, like the checks before it."""
     try:
         return action()
@@ -598,54 +439,28 @@ def _run(row: _Row, action: Callable[[], Any]) -> Any:
         raise
     except InvalidInput as refused:
         columns = _FIELD_COLUMNS[row.sheet]
-        raise ImportRejected([Problem(row.sheet, row.number, row.letter(columns.get(f, "")), message)
-                              for f, message in refused.errors.items()]) from None
+        raise upload.rejected([Problem(row.sheet, row.number, row.letter(columns.get(f, "")), message)
+                               for f, message in refused.errors.items()]) from None
 
 
-def import_structure(session: Session, data: bytes) -> dict[str, int]:
-    """Check the whole workbook, then create everything in it, or nothing (raises ImportRejected)."""
-    workbook = _open(data)
-    try:
-        present = [name for name in SHEETS if name in workbook.sheetnames]
-        if not present:
-            raise InvalidInput({"file": "文件中没有“村委会”“学校”“班级”“人员”工作表：请使用下载的模板填写。"})
-        reader = _Reader()
-        rows = {name: _read_sheet(workbook[name], SHEETS[name], reader) if name in present else []
-                for name in SHEETS}
-    finally:
-        workbook.close()
-    checker = _Checker(session, _Existing.load(session), reader)
-    checker.villages(rows["村委会"])
-    checker.schools(rows["学校"])
-    checker.classes(rows["班级"])
-    checker.people(rows["人员"])
-    if reader.problems:
-        raise ImportRejected(reader.problems)
-    if not any(rows.values()):
-        raise InvalidInput({"file": "文件中没有可导入的数据：请从第 2 行起填写。"})
-    counts = _create_all(session, checker.plan, checker.existing)
-    audit.record(session, "tenancy:import:completed", entity_type="import", changes=counts)
-    return counts
-
-
-def _create_all(session: Session, plan: _Plan, existing: _Existing) -> dict[str, int]:
+def _create_all(session: Session, upload: Upload, plan: _Plan, existing: _Existing) -> dict[str, int]:
     village_ids = dict(existing.villages)
     for row, v in plan.villages:
-        village_ids[v["name"]] = _run(row, lambda v=v: service.do_create_village(session, **v)).id
+        village_ids[v["name"]] = _run(upload, row, lambda v=v: service.do_create_village(session, **v)).id
     school_ids = {name: sid for name, (sid, _kind) in existing.schools.items()}
     for row, s in plan.schools:
-        school = _run(row, lambda s=s: service.do_create_school(
+        school = _run(upload, row, lambda s=s: service.do_create_school(
             session, name=s["name"], kind=s["kind"], code=s["code"],
             village_id=village_ids[s["village"]] if s["village"] else None))
         school_ids[s["name"]] = school.id
     class_ids = dict(existing.classes)
     for row, c in plan.classes:
-        created = _run(row, lambda c=c: service.do_create_class(
+        created = _run(upload, row, lambda c=c: service.do_create_class(
             session, school_id=school_ids[c["school"]], grade=c["grade"], name=c["name"],
             entry_year=c["entry_year"]))
         class_ids[(created.school_id, created.name)] = created.id
     for row, p in plan.people:
-        _run(row, lambda p=p: service.do_create_person_with_membership(
+        _run(upload, row, lambda p=p: service.do_create_person_with_membership(
             session, username=p["username"], display_name=p["display_name"], phone=p["phone"],
             password=p["password"], role=p["role"], title=p["title"],
             **_unit_ids(p, village_ids, school_ids, class_ids, existing)))
@@ -654,13 +469,13 @@ def _create_all(session: Session, plan: _Plan, existing: _Existing) -> dict[str,
 
 
 def _unit_ids(person: dict[str, Any], village_ids: dict[str, int], school_ids: dict[str, int],
-              class_ids: dict[tuple[int, str], int], existing: _Existing) -> dict[str, int | None]:
+              class_ids: dict[tuple[int, str], int], existing: _Existing) -> dict[str, Any]:
     kind, unit = person["role"].unit_kind, person["unit"]
-    ids: dict[str, int | None] = {}
+    ids: dict[str, Any] = {}
     if kind == UnitKind.SCHOOL:
         ids["school_id"] = school_ids[unit]
         if person["class_name"]:
-            ids["class_id"] = class_ids[(school_ids[unit], person["class_name"])]
+            ids["class_ids"] = [class_ids[(school_ids[unit], person["class_name"])]]
     elif kind == UnitKind.VILLAGE:
         ids["village_id"] = village_ids[unit]
     elif kind == UnitKind.DEPARTMENT:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import threading
 from io import BytesIO
 from typing import Any
 
 import pytest
 from openpyxl import Workbook, load_workbook
+from sqlalchemy import event
 
-from baoxue.platform.errors import InvalidInput
+from baoxue.platform.errors import Conflict, InvalidInput
 from baoxue.tenants.tenancy import excel
+from tests.conftest import BACKEND
 from tests.tenants.tenancy.conftest import unique as _u
 
 
@@ -98,8 +101,8 @@ def test_a_clean_file_imports_everything(admin: Any, template: bytes) -> None:
 
     people = {p["username"]: p for p in admin.get("/api/people").json()}
     teacher = people[f"e_{s}_1"]
-    assert (teacher["role"], teacher["unit_name"], teacher["class_name"]) == ("class_teacher", f"东坡小学{s}",
-                                                                               "一年级（1）班")
+    assert (teacher["role"], teacher["unit_name"], teacher["class_names"]) == ("class_teacher", f"东坡小学{s}",
+                                                                                ["一年级（1）班"])
     assert people[f"e_{s}_2"]["unit_name"] == f"西岭村{s}"
     assert people[f"e_{s}_3"]["unit_name"] == "派出所"
     assert people[f"e_{s}_4"]["role"] == "leader"
@@ -216,6 +219,73 @@ def test_the_import_is_audited(admin: Any, template: bytes, persona: Any) -> Non
     assert completed["changes"] == {"villages": 1, "schools": 0, "classes": 0, "people": 0}
     created = next(e for e in events if e["event"] == "tenancy:village:created")
     assert created["changes"]["name"] == f"审计村{s}" and created["id"] < completed["id"]
+
+
+# --- formulas, the error workbook, two uploads at once ----------------------------------------
+
+def test_a_formula_cell_is_reported_as_a_formula(admin: Any, template: bytes) -> None:
+    s = _u()
+    r = _upload(admin, _filled(template, {"村委会": [["=B2", "522727"], [f"公式村{s}", "=1+1"]]}))
+    assert r.status_code == 400
+    errors = {e["field"]: e["message"] for e in r.json()["errors"]}
+    assert set(errors) == {"村委会!A2", "村委会!B3"}
+    assert "公式（=B2）" in errors["村委会!A2"] and "直接输入" in errors["村委会!A2"]
+    assert "不能为空" not in "".join(errors.values())
+
+
+def test_a_rejected_file_comes_back_as_an_error_workbook(db_session: Any, townships: dict[str, int],
+                                                           template: bytes) -> None:
+    s = _u()
+    data = _filled(template, {"村委会": [[f"错表村{s}", None], ["板当村", None]]})
+    with pytest.raises(excel.ImportRejected) as info:
+        excel.import_structure(db_session(townships["DEMO-BD"]), data)
+    book = load_workbook(BytesIO(info.value.error_workbook() or b""))
+    assert book.sheetnames == ["问题", "村委会", "学校", "班级", "人员"]  # as uploaded, each with its rows
+    assert [c.value for c in book["村委会"][3]] == ["板当村", None, "A列：本乡镇已有村委会“板当村”。"]
+
+
+def test_the_same_file_uploaded_twice_at_once(db_session: Any, townships: dict[str, int], template: bytes) -> None:
+    """The second waits for the first (PostgreSQL) and reports duplicates, or loses the race
+    at the unique constraint (SQLite) and says so with a 409: never a 500, never both."""
+    s = _u()
+    data = _filled(template, {"村委会": [[f"并发村{s}", None]], "学校": [[f"并发小学{s}", "小学", None, f"并发村{s}"]]})
+    first, second = db_session(townships["DEMO-BD"]), db_session(townships["DEMO-BD"])
+    assert excel.import_structure(first, data)["villages"] == 1  # not committed yet
+    engine = second.get_bind()
+    waiting, outcome = threading.Event(), {}
+
+    def about_to_wait(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        # PostgreSQL: the import lock; SQLite: the first write, which waits for the other writer.
+        if "pg_advisory_xact_lock" in statement or statement.startswith("INSERT INTO villages"):
+            waiting.set()
+
+    def run() -> None:
+        try:
+            outcome["counts"] = excel.import_structure(second, data)
+        except Exception as exc:  # noqa: BLE001 - inspected below
+            outcome["error"] = exc
+        finally:
+            waiting.set()
+
+    event.listen(engine, "before_cursor_execute", about_to_wait)
+    try:
+        thread = threading.Thread(target=run)
+        thread.start()
+        waiting.wait(60)
+        first.commit()
+        thread.join(60)
+    finally:
+        event.remove(engine, "before_cursor_execute", about_to_wait)
+    error = outcome.get("error")
+    assert "counts" not in outcome and error is not None
+    if isinstance(error, Conflict):
+        assert error.status_code == 409 and "没有保存任何数据" in error.detail
+    else:
+        assert isinstance(error, excel.ImportRejected), repr(error)
+        assert {p.key: p.message for p in error.problems} == {
+            "村委会!A2": f"本乡镇已有村委会“并发村{s}”。", "学校!A2": f"本乡镇已有学校“并发小学{s}”。"}
+    if BACKEND == "postgresql":
+        assert isinstance(error, excel.ImportRejected)  # the lock made it wait, then see the rows
 
 
 # --- the page ----------------------------------------------------------------------------------
