@@ -144,6 +144,7 @@ def worker(threads: int) -> None:
 
     if not get_settings().redis_url:
         raise click.ClickException("BAOXUE_REDIS_URL is not set: without Redis, jobs run inside `baoxue run`.")
+    _log_to_stderr()
     run_worker_forever(threads=threads)
 
 
@@ -154,8 +155,16 @@ def worker(threads: int) -> None:
 def scheduler(once: bool, interval: float | None) -> None:
     from baoxue.workers.scheduler import run_scheduler
 
+    _log_to_stderr()
     if not run_scheduler(once=once, interval=interval):
         sys.exit(1)
+
+
+def _log_to_stderr() -> None:
+    """The long-running job commands say what they do (and what failed) on stderr."""
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
 if __name__ == "__main__":

@@ -90,7 +90,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         _TOWNSHIP_READ | {Permission.AUDIT_READ, Permission.STUDENT_READ_PERSONAL, Permission.FIGURES_REBUILD}
     ),
     Role.DEPARTMENT_STAFF: frozenset(_EVERYONE),
-    Role.VILLAGE_CADRE: frozenset(_EVERYONE | {Permission.STUDENT_READ, Permission.STUDENT_READ_PERSONAL}),
+    # Figures are narrowed like the students behind them: a village reads its residents' counts.
+    Role.VILLAGE_CADRE: frozenset(_EVERYONE | {Permission.STUDENT_READ, Permission.STUDENT_READ_PERSONAL,
+                                               Permission.FIGURES_READ}),
     Role.PRINCIPAL: frozenset(
         _EVERYONE | {Permission.STUDENT_READ, Permission.STUDENT_READ_PERSONAL, Permission.FIGURES_READ,
                      Permission.PEOPLE_READ}

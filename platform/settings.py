@@ -37,7 +37,14 @@ class Settings:
     session_absolute_hours: int = 7 * 24
     login_max_failures: int = 5
     login_lockout_minutes: int = 15
+    login_address_max_failures: int = 20
+    login_address_window_minutes: int = 15
     worker_timeout_ms: int = 100
+    redis_timeout_ms: int = 500
+    job_lease_seconds: int = 60
+    job_resend_seconds: int = 300
+    dispatch_interval_seconds: int = 5
+    scheduler_interval_seconds: int = 60
 
     @property
     def is_production(self) -> bool:
@@ -99,7 +106,14 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         session_absolute_hours=_int(env, "BAOXUE_SESSION_ABSOLUTE_HOURS", 7 * 24),
         login_max_failures=_int(env, "BAOXUE_LOGIN_MAX_FAILURES", 5),
         login_lockout_minutes=_int(env, "BAOXUE_LOGIN_LOCKOUT_MINUTES", 15),
+        login_address_max_failures=_int(env, "BAOXUE_LOGIN_ADDRESS_MAX_FAILURES", 20),
+        login_address_window_minutes=_int(env, "BAOXUE_LOGIN_ADDRESS_WINDOW_MINUTES", 15),
         worker_timeout_ms=_int(env, "BAOXUE_WORKER_TIMEOUT_MS", 100),
+        redis_timeout_ms=_int(env, "BAOXUE_REDIS_TIMEOUT_MS", 500),
+        job_lease_seconds=_int(env, "BAOXUE_JOB_LEASE_SECONDS", 60),
+        job_resend_seconds=_int(env, "BAOXUE_JOB_RESEND_SECONDS", 300),
+        dispatch_interval_seconds=_int(env, "BAOXUE_DISPATCH_INTERVAL_SECONDS", 5),
+        scheduler_interval_seconds=_int(env, "BAOXUE_SCHEDULER_INTERVAL_SECONDS", 60),
     )
     settings.check()
     return settings

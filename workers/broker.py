@@ -1,7 +1,9 @@
 """The broker: Redis when BAOXUE_REDIS_URL is set, otherwise an in-process queue and worker.
 
-Actors are declared against whatever broker is current when `baoxue.workers.actors` is first
-imported, so `configure_broker()` runs first (the app factory, the CLI and the tests call it).
+`configure_broker()` installs it once per process (the app factory, the CLI and the tests call
+it) and binds every actor to it. Redis is spoken to with short timeouts and no retries
+(BAOXUE_REDIS_TIMEOUT_MS): a stopped or hung Redis makes a send fail fast, and the job, which
+is recorded in `job_runs`, is sent later by the dispatcher.
 """
 
 from __future__ import annotations
@@ -21,6 +23,18 @@ log = logging.getLogger("baoxue.workers")
 _configured_for: str | None = None
 
 
+def redis_broker(url: str, timeout_ms: int, **options: Any) -> RedisBroker:
+    """A Redis broker whose every command gives up after `timeout_ms`, without retrying."""
+    import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    seconds = timeout_ms / 1000
+    client = redis.Redis.from_url(url, socket_timeout=seconds, socket_connect_timeout=seconds,
+                                  retry=Retry(NoBackoff(), 0))
+    return RedisBroker(client=client, **options)
+
+
 def configure_broker(settings: Settings | None = None) -> dramatiq.Broker:
     """Install the broker the settings ask for; idempotent for the same settings."""
     global _configured_for
@@ -30,7 +44,7 @@ def configure_broker(settings: Settings | None = None) -> dramatiq.Broker:
         return dramatiq.get_broker()
     broker: dramatiq.Broker
     if settings.redis_url:
-        broker = RedisBroker(url=settings.redis_url, socket_timeout=5, socket_connect_timeout=2)
+        broker = redis_broker(settings.redis_url, settings.redis_timeout_ms)
     else:
         broker = StubBroker()
         broker.emit_after("process_boot")
@@ -61,6 +75,7 @@ def new_worker(broker: dramatiq.Broker, settings: Settings, threads: int = 2) ->
 
 
 _in_process_worker: dramatiq.Worker | None = None
+_in_process_dispatcher: Any = None
 
 
 def _in_process_worker_alive() -> bool:
@@ -69,20 +84,23 @@ def _in_process_worker_alive() -> bool:
 
 
 def start_in_process_worker(settings: Settings | None = None) -> bool:
-    """The embedded default: with no Redis, the web process runs its own jobs.
+    """The embedded default: with no Redis, the web process runs its own jobs and dispatcher.
 
     Returns whether this call started the worker; only the starter stops it, so a second app
     in the same process (tests) cannot stop the first one's worker.
     """
-    global _in_process_worker
+    global _in_process_worker, _in_process_dispatcher
     settings = settings or get_settings()
     if settings.redis_url:
         return False
     broker = configure_broker(settings)
     if _in_process_worker is not None:
         return False
+    from baoxue.workers.dispatcher import Dispatcher
+
     _in_process_worker = new_worker(broker, settings)
     _in_process_worker.start()
+    _in_process_dispatcher = Dispatcher(broker, settings).start()
     return True
 
 
@@ -91,17 +109,24 @@ def in_process_worker() -> dramatiq.Worker | None:
 
 
 def stop_in_process_worker() -> None:
-    global _in_process_worker
+    global _in_process_worker, _in_process_dispatcher
+    if _in_process_dispatcher is not None:
+        _in_process_dispatcher.stop()
+        _in_process_dispatcher = None
     if _in_process_worker is not None:
         _in_process_worker.stop(timeout=5000)
         _in_process_worker = None
 
 
 def run_worker_forever(threads: int = 4, settings: Settings | None = None) -> None:
+    """`baoxue worker`: the dramatiq worker and, beside it, the dispatcher of recorded jobs."""
+    from baoxue.workers.dispatcher import Dispatcher
+
     settings = settings or get_settings()
     broker = configure_broker(settings)
     worker = new_worker(broker, settings, threads=threads)
     worker.start()
+    dispatcher = Dispatcher(broker, settings).start()
     stop = threading.Event()
 
     def _stop(*_: Any) -> None:
@@ -111,4 +136,5 @@ def run_worker_forever(threads: int = 4, settings: Settings | None = None) -> No
     signal.signal(signal.SIGINT, _stop)
     log.info("worker started on %s", settings.redis_url)
     stop.wait()
+    dispatcher.stop()
     worker.stop()

@@ -175,7 +175,21 @@ def upgrade() -> None:
         sa.Column('kind', sa.String(length=40), nullable=False),
         sa.Column('computed_at', When, nullable=False),
         sa.Column('job_key', sa.String(length=120), nullable=False),
-        sa.Column('data', sa.JSON(), nullable=False),
+        sa.UniqueConstraint('township_id', 'kind', 'job_key', name='uq_figure_snapshots_job'),
+    )
+    create_township_table(op, 'enrolment_counts',
+        sa.Column('snapshot_id', BigId, nullable=False),
+        sa.Column('school_id', BigId, nullable=False),
+        sa.Column('class_id', BigId, nullable=True),
+        sa.Column('grade', sa.SmallInteger(), nullable=False),
+        sa.Column('residence_village_id', BigId, nullable=True),
+        sa.Column('gender', sa.String(length=2), nullable=False),
+        sa.Column('count', BigId, nullable=False),
+        township_fk('snapshot_id', 'figure_snapshots', ondelete='CASCADE'),
+        township_fk('school_id', 'schools'),
+        township_fk('class_id', 'school_classes'),
+        township_fk('residence_village_id', 'villages'),
+        indexes=(('snapshot_id',),),
     )
     create_township_table(op, 'job_runs',
         sa.Column('key', sa.String(length=120), nullable=False),
@@ -239,7 +253,7 @@ def downgrade() -> None:
                               ("users_read", "users"), ("township_read", "schools"), ("township_read", "villages"),
                               ("township_read", "departments")):
             op.execute(f"DROP POLICY IF EXISTS {policy} ON {table}")
-    for table in ("job_runs", "figure_snapshots", "students", "membership_classes", "memberships",
+    for table in ("job_runs", "enrolment_counts", "figure_snapshots", "students", "membership_classes", "memberships",
                   "school_classes", "schools", "departments", "villages", "auth_sessions", "audit_events",
                   "users", "townships"):
         op.drop_table(table)

@@ -11,9 +11,10 @@ from litestar.response import Redirect, Template
 from sqlalchemy.orm import Session
 
 from baoxue.platform.auth import SIGNED_IN, actor_of, requires
-from baoxue.platform.permissions import Permission
+from baoxue.platform.permissions import Permission, Role
 from baoxue.tenants.figures import service
-from baoxue.tenants.figures.overview import unit_overview
+from baoxue.tenants.tenancy.service import GRADE_NAMES
+from baoxue.tenants.figures.overview import personal_data_grants, todos, unit_overview
 
 
 @dataclass
@@ -31,9 +32,13 @@ class JobOut:
 @get("/", opt=SIGNED_IN, include_in_schema=False, sync_to_thread=True)
 def home(request: Request[Any, Any, Any], db: Session) -> Template:
     actor = actor_of(request)
-    context: dict[str, Any] = {"overview": None, "figures": None, "jobs": []}
+    context: dict[str, Any] = {"overview": None, "figures": None, "jobs": [], "todos": [], "grants": [],
+                               "grade_names": GRADE_NAMES}
     if actor.membership is not None:
         context["overview"] = unit_overview(db)
+        if actor.role == Role.LEADER:
+            context["grants"] = personal_data_grants(db)
+        context["todos"] = todos(db, actor, context["grants"])
         if actor.can(Permission.FIGURES_READ):
             context["figures"] = service.latest_enrolment(db)
         if actor.can(Permission.FIGURES_REBUILD):
@@ -41,10 +46,11 @@ def home(request: Request[Any, Any, Any], db: Session) -> Template:
     return Template("figures/home.html", context=context)
 
 
-@post("/figures/rebuild", opt=requires(Permission.FIGURES_REBUILD), include_in_schema=False, sync_to_thread=True)
+@post("/figures/rebuild", opt={**requires(Permission.FIGURES_REBUILD), "probe": {}}, include_in_schema=False,
+      sync_to_thread=True)
 def rebuild_page(db: Session) -> Redirect:
     service.do_request_rebuild(db)
-    return Redirect(path="/")
+    return Redirect(path="/", status_code=303)
 
 
 @get("/api/figures/enrolment", opt=requires(Permission.FIGURES_READ), summary="Latest enrolment figures",

@@ -1,8 +1,9 @@
-"""The isolation matrix: every role of 板当镇 against every API route the app has.
+"""The isolation matrix: every role of 板当镇 against every route the app has, API and pages.
 
 Routes are enumerated from the app itself, so a new route cannot escape: each must be public,
 a route about oneself (`isolation="self"`), a read, or a write that declares a `probe` body.
-For each persona of township A:
+API routes are tried with the persona's bearer token, page routes with its signed-in browser
+session (cookie, and the form's CSRF token on writes). For each persona of township A:
 * path ids and `$placeholders` of the probe are filled with township B's ids → 403 or 404;
 * for personas scoped to a school, village or department, with a sibling unit's ids inside A
   (students, classes, memberships: what a unit owns; the township's structure itself —
@@ -27,7 +28,7 @@ from baoxue.platform.auth import PUBLIC_PREFIXES
 from baoxue.platform.db import cross_township_session
 from baoxue.platform.permissions import Role
 from baoxue.tenants.students.models import Student
-from baoxue.tenants.tenancy.demo import DEMO_USERS
+from baoxue.tenants.tenancy.demo import DEMO_PASSWORD, DEMO_USERS
 from baoxue.tenants.tenancy.models import Department, Membership, School, SchoolClass, Township, User, Village
 
 PARAM_KINDS = {"village_id": "village", "school_id": "school", "class_id": "class", "department_id": "department",
@@ -63,9 +64,19 @@ class Probe:
 
 
 def api_probes(app: Any) -> list[Probe]:
+    return _probes(app, api=True)
+
+
+def page_probes(app: Any) -> list[Probe]:
+    return _probes(app, api=False)
+
+
+def _probes(app: Any, *, api: bool) -> list[Probe]:
     probes = []
     for route in app.routes:
-        if not isinstance(route, HTTPRoute) or not route.path.startswith("/api/"):
+        if not isinstance(route, HTTPRoute) or route.path.startswith(("/static", *PUBLIC_PREFIXES)):
+            continue
+        if route.path.startswith("/api/") != api:
             continue
         for handler in route.route_handlers:
             for method in sorted(handler.http_methods):
@@ -86,7 +97,7 @@ def test_every_route_declares_its_permission_and_writes_declare_a_probe(app: Any
                 continue  # Litestar's own preflight handler; the OpenAPI description
             if not (opt.get("public") or opt.get("permission")):
                 missing.append(f"{route.path}: no permission declared")
-    for probe in api_probes(app):
+    for probe in [*api_probes(app), *page_probes(app)]:
         opt = probe.handler.opt
         if probe.is_write and not opt.get("public") and opt.get("isolation") != "self" and "probe" not in opt:
             missing.append(f"{probe.method} {probe.path}: a write without an isolation probe")
@@ -163,7 +174,11 @@ def _fill(probe: Probe, ids: dict[str, int]) -> tuple[str, dict[str, Any]]:
     if body == "xlsx":
         kwargs["files"] = {"file": ("probe.xlsx", _tiny_xlsx(), "application/octet-stream")}
     elif isinstance(body, dict) and probe.method != "DELETE":
-        kwargs["json"] = {k: ids[v[1:]] if isinstance(v, str) and v.startswith("$") else v for k, v in body.items()}
+        filled = {k: ids[v[1:]] if isinstance(v, str) and v.startswith("$") else v for k, v in body.items()}
+        if probe.path.startswith("/api/"):
+            kwargs["json"] = filled
+        else:
+            kwargs["data"] = {k: str(v) for k, v in filled.items()}
     return path, kwargs
 
 
@@ -201,8 +216,39 @@ def _personas_of_a() -> list[dict[str, Any]]:
     return list(chosen.values())
 
 
+class Browser:
+    """A persona signed in through the login page: cookie session, and the CSRF token its pages carry."""
+
+    def __init__(self, app: Any, username: str) -> None:
+        from litestar.testing import TestClient
+
+        from tests.platform.test_identity import page_login
+
+        self.client = TestClient(app, base_url="http://testserver.local")
+        self.client.__enter__()
+        assert page_login(self.client, username, DEMO_PASSWORD).status_code in (302, 303)
+        self.token = _page_token(self.client.get("/").text)
+
+    def request(self, method: str, url: str, **kw: Any) -> Any:
+        if method not in ("GET", "HEAD"):
+            data = kw.setdefault("data", {})
+            data["_csrf_token"] = self.token
+            kw.setdefault("headers", {})["X-CSRFToken"] = self.token
+        return self.client.request(method, url, follow_redirects=False, **kw)
+
+    def close(self) -> None:
+        self.client.__exit__(None, None, None)
+
+
+def _page_token(html: str) -> str:
+    found = re.search(r'name="_csrf_token" value="([^"]+)"', html)
+    assert found, "a signed-in page carries its CSRF token in its forms"
+    return found.group(1)
+
+
 @pytest.mark.parametrize("user", _personas_of_a(), ids=lambda u: u["role"])
-def test_role_of_a_cannot_reach_b_or_siblings(user: dict[str, Any], app: Any, persona: Any, demo: Any,
+@pytest.mark.parametrize("kind", ["api", "pages"])
+def test_role_of_a_cannot_reach_b_or_siblings(user: dict[str, Any], kind: str, app: Any, persona: Any, demo: Any,
                                               townships: dict[str, int]) -> None:
     a, b = townships["DEMO-BD"], townships["DEMO-LG"]
     p = persona(user["username"])
@@ -214,39 +260,49 @@ def test_role_of_a_cannot_reach_b_or_siblings(user: dict[str, Any], app: Any, pe
     markers = _b_markers(demo, b)
     before = _fingerprint(demo)
     failures: list[str] = []
-
-    for probe in api_probes(app):
-        opt = probe.handler.opt
-        if opt.get("public") or opt.get("isolation") == "self":
-            continue
-        kinds = probe.kinds()
-        targets = [("township B", b_ids)] if kinds else []
-        if sibling_ids and (kinds & UNIT_OWNED or probe.is_write):
-            targets.append(("sibling in A", sibling_ids))
-        if not kinds and probe.is_write:
-            # A write that names nothing of anyone's: only its permission can refuse it, and
-            # for roles that hold the permission it would simply write in A; skip those.
-            if user["role"] in _roles_allowed(opt):
-                continue
-            targets = [("own township", b_ids)]
-        if not kinds and not probe.is_write:
-            r = p.request(probe.method, probe.path)
-            text = _response_text(r)
-            leaked = [m for m in markers if m in text]
-            if leaked:
-                failures.append(f"{probe.method} {probe.path}: shows B's {leaked[:3]}")
-            continue
-        for label, ids in targets:
-            path, kwargs = _fill(probe, ids)
-            denied_before = _denied_count(demo, me["user_id"])
-            r = p.request(probe.method, path, **kwargs)
-            if r.status_code not in REFUSED:
-                failures.append(f"{label}: {probe.method} {path} -> {r.status_code} {r.text[:120]}")
-                continue
-            if _denied_count(demo, me["user_id"]) != denied_before + 1:
-                failures.append(f"{label}: {probe.method} {path} -> {r.status_code} but not audited")
+    client: Any = p if kind == "api" else Browser(app, user["username"])
+    probes = api_probes(app) if kind == "api" else page_probes(app)
+    try:
+        for probe in probes:
+            failures += _try(probe, client, user, me, demo, b_ids, sibling_ids, markers)
+    finally:
+        if isinstance(client, Browser):
+            client.close()
     assert _fingerprint(demo) == before, "a refused request changed data"
     assert not failures, "\n".join(failures)
+
+
+def _try(probe: Probe, client: Any, user: dict[str, Any], me: dict[str, Any], demo: Any, b_ids: dict[str, int],
+         sibling_ids: dict[str, int] | None, markers: list[str]) -> list[str]:
+    opt = probe.handler.opt
+    if opt.get("public") or opt.get("isolation") == "self":
+        return []
+    kinds = probe.kinds()
+    targets = [("township B", b_ids)] if kinds else []
+    if sibling_ids and (kinds & UNIT_OWNED or probe.is_write):
+        targets.append(("sibling in A", sibling_ids))
+    if not kinds and probe.is_write:
+        # A write that names nothing of anyone's: only its permission can refuse it, and
+        # for roles that hold the permission it would simply write in A; skip those.
+        if user["role"] in _roles_allowed(opt):
+            return []
+        targets = [("own township", b_ids)]
+    if not kinds and not probe.is_write:
+        r = client.request(probe.method, probe.path)
+        text = _response_text(r)
+        leaked = [m for m in markers if m in text]
+        return [f"{probe.method} {probe.path}: shows B's {leaked[:3]}"] if leaked else []
+    failures = []
+    for label, ids in targets:
+        path, kwargs = _fill(probe, ids)
+        denied_before = _denied_count(demo, me["user_id"])
+        r = client.request(probe.method, path, **kwargs)
+        if r.status_code not in REFUSED:
+            failures.append(f"{label}: {probe.method} {path} -> {r.status_code} {r.text[:120]}")
+            continue
+        if _denied_count(demo, me["user_id"]) != denied_before + 1:
+            failures.append(f"{label}: {probe.method} {path} -> {r.status_code} but not audited")
+    return failures
 
 
 def _roles_allowed(opt: dict[str, Any]) -> set[str]:
@@ -262,7 +318,7 @@ def _roles_allowed(opt: dict[str, Any]) -> set[str]:
 
 def test_the_matrix_really_probes_routes(app: Any) -> None:
     """Guard against a matrix that passes because it found nothing to try."""
-    probes = api_probes(app)
-    assert any(p.params for p in probes)
-    assert any(p.is_write and p.kinds() for p in probes)
-    assert len(probes) >= 8
+    for probes in (api_probes(app), page_probes(app)):
+        assert any(p.params for p in probes)
+        assert any(p.is_write and p.kinds() for p in probes)
+        assert len(probes) >= 8

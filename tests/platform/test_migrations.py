@@ -16,7 +16,8 @@ from baoxue.platform.rls import APP_ROLE
 from tests.conftest import BACKEND, PG_HOST, _admin_connect
 
 EXPECTED_TABLES = {"townships", "villages", "schools", "school_classes", "departments", "users", "memberships",
-                   "students", "audit_events", "auth_sessions", "job_runs", "figure_snapshots", "membership_classes"}
+                   "students", "audit_events", "auth_sessions", "job_runs", "figure_snapshots", "membership_classes",
+                   "enrolment_counts", "login_throttle"}
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from baoxue.platform.rls import APP_ROLE
 pytestmark = pytest.mark.postgres_only
 
 TOWNSHIP_TABLES = ("villages", "schools", "school_classes", "departments", "students", "memberships",
-                   "membership_classes", "figure_snapshots", "job_runs")
+                   "membership_classes", "figure_snapshots", "enrolment_counts", "job_runs")
 
 
 def _raw(settings: Any, township_id: int | None, sql: str, **params: Any) -> list[Any]:
