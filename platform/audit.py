@@ -120,5 +120,6 @@ def events_in_township(session: Session, *, event_prefix: str = "", outcome: str
         query = query.where(AuditEvent.outcome == outcome)
     if user_id:
         query = query.where(AuditEvent.user_id == user_id)
-    query = query.order_by(AuditEvent.id.desc()).limit(limit).offset(offset)
+    # Newest first by when it happened (rows written together keep the order they were written in).
+    query = query.order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc()).limit(limit).offset(offset)
     return list(session.scalars(query))

@@ -12,7 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from baoxue.platform.audit import AuditEvent, events_in_township
-from baoxue.platform.auth import requires
+from baoxue.platform.audit_view import OUTCOMES, describe, event_choices
+from baoxue.platform.auth import actor_of, requires
+from baoxue.platform.labels import event_labels
 from baoxue.platform.permissions import Permission
 
 PAGE_SIZE = 100
@@ -26,6 +28,7 @@ class AuditEventOut:
     membership_id: int | None
     role: str
     event: str
+    event_label: str  # the event in Chinese, as the page shows it
     entity_type: str
     entity_id: str
     outcome: str
@@ -48,8 +51,10 @@ def audit_page(request: Request[Any, Any, Any], db: Session, event: str = "", ou
         select(User.id, User.display_name).join(Membership, Membership.user_id == User.id)
         .distinct().order_by(User.display_name)
     ).all())
+    filters = {k: v for k, v in {"event": event, "outcome": outcome, "user_id": user_id}.items() if v}
     return Template("audit/list.html", context={
-        "events": events, "names": people, "event": event, "outcome": outcome, "user_id": user_id or "",
+        "rows": describe(db, actor_of(request), events), "names": people, "event_choices": event_choices(),
+        "outcomes": OUTCOMES, "event": event, "outcome": outcome, "user_id": user_id, "filters": filters,
         "page": page, "has_more": len(events) == PAGE_SIZE,
     })
 
@@ -57,9 +62,11 @@ def audit_page(request: Request[Any, Any, Any], db: Session, event: str = "", ou
 @get("/api/audit", opt=requires(Permission.AUDIT_READ), summary="The township's audit trail", sync_to_thread=True)
 def audit_api(db: Session, event: str = "", outcome: str = "", user_id: int | None = None,
               page: int = 1) -> list[AuditEventOut]:
+    labels = event_labels()
     return [AuditEventOut(id=e.id, occurred_at=e.occurred_at, user_id=e.user_id, membership_id=e.membership_id,
-                          role=e.role, event=e.event, entity_type=e.entity_type, entity_id=e.entity_id,
-                          outcome=e.outcome, changes=e.changes, request_id=e.request_id)
+                          role=e.role, event=e.event, event_label=labels.get(e.event, e.event),
+                          entity_type=e.entity_type, entity_id=e.entity_id, outcome=e.outcome, changes=e.changes,
+                          request_id=e.request_id)
             for e in _filtered(db, event, outcome, user_id, page)]
 
 

@@ -42,6 +42,8 @@ def requires(permission: Permission | str) -> dict[str, Any]:
 
 PUBLIC: dict[str, Any] = {"public": True}
 SIGNED_IN: dict[str, Any] = {"permission": AUTHENTICATED}
+# A route about the signed-in person only (their session, their password): no one else's ids.
+ABOUT_ME: dict[str, Any] = {**SIGNED_IN, "isolation": "self"}
 
 
 def _secret_from(scope: Scope) -> tuple[str, str]:

@@ -125,15 +125,20 @@ def user_reset_password(username: str, password: str) -> None:
 @main.command("run", help="Serve the web application.")
 @click.option("--host", default=None)
 @click.option("--port", default=None, type=int)
-@click.option("--reload", is_flag=True)
-def run(host: str | None, port: int | None, reload: bool) -> None:
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), envvar="BAOXUE_WEB_WORKERS",
+              help="Web server processes (or BAOXUE_WEB_WORKERS). Production runs several: one process "
+                   "serves one request's Python work at a time.")
+@click.option("--reload", is_flag=True, help="Restart on code changes (development; one process).")
+def run(host: str | None, port: int | None, workers: int, reload: bool) -> None:
     import uvicorn
 
     settings = get_settings()
     host, port = host or settings.host, port or settings.port
-    click.echo(f"保学 serving at http://{host}:{port}")
+    if reload and workers > 1:
+        raise click.UsageError("--reload runs one process; leave out --workers (or BAOXUE_WEB_WORKERS).")
+    click.echo(f"保学 serving at http://{host}:{port}" + (f" with {workers} processes" if workers > 1 else ""))
     uvicorn.run("baoxue.platform.app:create_app", factory=True, host=host, port=port, reload=reload,
-                log_level="info")
+                workers=workers, log_level="info")
 
 
 @main.command("worker", help="Run job workers against Redis (BAOXUE_REDIS_URL), and the dispatcher that "

@@ -37,3 +37,9 @@ clock = Clock()
 
 def utcnow() -> datetime:
     return clock.now()
+
+
+def school_year(today: date | None = None) -> int:
+    """The school year under way, by the year it began: China's school year starts on 1 September."""
+    today = today or clock.today()
+    return today.year if today.month >= 9 else today.year - 1

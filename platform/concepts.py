@@ -8,7 +8,8 @@ creating its folder (see `tenants/README.md`); no file of the shell changes.
 A concept's parts live in modules of conventional names, imported when first needed so that
 importing a concept's `__init__` stays cheap and free of cycles:
 `models`, `policy`, `events`, `routes` (exports `routes`), `tasks` (exports `actors`,
-`schedules`), `demo` (exports `seed(session, township)`).
+`schedules`), `demo` (exports `seed(session, township)`), `schemas` (may export `FIELDS` and
+`ENTITIES`: the Chinese names of its field codes and records, see `baoxue.platform.labels`).
 """
 
 from __future__ import annotations
@@ -59,6 +60,16 @@ class Concept:
     def events(self) -> type[StrEnum] | None:
         module = self.module("events")
         return getattr(module, "Event", None) if module else None
+
+    @property
+    def fields(self) -> dict[str, Any]:
+        module = self.module("schemas")
+        return dict(getattr(module, "FIELDS", {})) if module else {}
+
+    @property
+    def entities(self) -> dict[str, Any]:
+        module = self.module("schemas")
+        return dict(getattr(module, "ENTITIES", {})) if module else {}
 
     @property
     def actors(self) -> list[Any]:

@@ -16,10 +16,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import ForeignKey, String, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from baoxue.platform import audit
+from baoxue.platform import audit, throttle
 from baoxue.platform.clock import utcnow
 from baoxue.platform.events import Event
-from baoxue.platform.db import Base, TenantContext, set_tenant, tenant_of
+from baoxue.platform.db import Base, TenantContext, set_tenant, tenant_of, tenant_session
 from baoxue.platform.permissions import CLASS_BOUND_ROLES, Permission, Role, UnitKind, permissions_of
 from baoxue.platform.scoping import Scope, own_rows
 from baoxue.platform.settings import Settings
@@ -129,52 +129,107 @@ _DUMMY_HASH = _hasher.hash("baoxue-timing-equaliser")
 
 # --- login ---------------------------------------------------------------------------------
 
+WRONG_PASSWORD = "用户名或密码不正确。"
+
+
 class LoginRefused(Exception):
-    def __init__(self, message: str) -> None:
+    """A sign-in refused: wrong (401), locked (401, worded alike for every name), or throttled (429)."""
+
+    def __init__(self, message: str, *, status: int = 401, retry_after: int = 0) -> None:
         super().__init__(message)
         self.message = message
+        self.status = status
+        self.retry_after = retry_after
+
+
+def _minutes_until(until: datetime, now: datetime) -> int:
+    return max(1, int((until - now).total_seconds() // 60) + 1)
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    """What the counting transaction learnt: the account (if the name has one) or why no check."""
+
+    user_id: int | None = None
+    password_hash: str = ""
+    is_active: bool = False
+    refused: LoginRefused | None = None
 
 
 def do_login(session: Session, settings: Settings, username: str, password: str, *, kind: str,
              ip: str = "", request_id: str = "") -> tuple[str, AuthSession]:
-    """Check a password; on success open a session and return (secret, row).
+    """Check a password; on success open a session in `session` and return (secret, row).
 
-    Failures count towards a lock-out of `login_lockout_minutes` after `login_max_failures`.
-    Every attempt is audited (township-less: no membership is chosen yet).
+    Each attempt is counted before its password is checked (`baoxue.platform.throttle`), in a
+    short transaction of its own committed at once: parallel attempts see each other's counts,
+    and the refusal that follows a wrong password rolls the request's transaction back, which
+    must not take the count (nor the failure's audit row, written likewise) with it. A name no
+    account has is counted and locked exactly like a real one, and answers the same words.
+    The success (counter reset, session, audit) is the request's own transaction.
     """
     from baoxue.tenants.tenancy.models import User
 
     username = username.strip()
-    set_tenant(session, TenantContext(login_username=username, extra={"request_id": request_id, "ip": ip}))
-    now = utcnow()
-    user = session.scalars(select(User).where(User.username == username)).first()
-    if user is None:
-        verify_password(_DUMMY_HASH, password)  # same cost as a real check: no user enumeration
-        audit.record(session, Event.LOGIN_FAILED, entity_type="users", outcome="failed",
-                     changes={"username": username[:64]})
-        session.commit()
-        raise LoginRefused("用户名或密码不正确。")
-    if user.locked_until and user.locked_until > now:
-        audit.record(session, Event.LOGIN_LOCKED, entity=user, outcome="denied", user_id=user.id)
-        session.commit()
-        minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
-        raise LoginRefused(f"登录失败次数过多，账号已暂时锁定，请在 {minutes} 分钟后再试。")
-    if not user.is_active or not verify_password(user.password_hash, password):
-        user.failed_logins += 1
-        if user.failed_logins >= settings.login_max_failures:
-            user.locked_until = now + timedelta(minutes=settings.login_lockout_minutes)
-            user.failed_logins = 0
-        audit.record(session, Event.LOGIN_FAILED, entity=user, outcome="failed", user_id=user.id)
-        session.commit()
-        raise LoginRefused("用户名或密码不正确。")
-    user.failed_logins = 0
-    user.locked_until = None
-    memberships = memberships_of_user(session, user.id)
-    secret, row = open_session(session, settings, user.id, memberships[0].id if memberships else None, kind=kind)
-    audit.record(session, Event.LOGIN_SUCCEEDED, entity=user, user_id=user.id,
-                 township_id=memberships[0].township_id if memberships else None)
-    session.commit()
+    context = TenantContext(login_username=username, extra={"request_id": request_id, "ip": ip})
+    attempt = _count_attempt(context, settings, username, ip)
+    if attempt.refused is not None:
+        raise attempt.refused
+    # The dummy hash costs what a real check costs: an unknown name takes no less time.
+    checked = verify_password(attempt.password_hash or _DUMMY_HASH, password)
+    if attempt.user_id is None or not attempt.is_active or not checked:
+        with tenant_session(context, settings) as failed:
+            _record_attempt(failed, Event.LOGIN_FAILED, attempt.user_id, username, outcome="failed")
+            throttle.forget_old(failed, utcnow())
+        raise LoginRefused(WRONG_PASSWORD)
+    callers_context = tenant_of(session)
+    set_tenant(session, context)  # as the person signing in, for these statements only
+    try:
+        session.execute(update(User).where(User.id == attempt.user_id).values(failed_logins=0, locked_until=None)
+                        .execution_options(synchronize_session=False))
+        if ip:
+            throttle.release(session, throttle.address_key(ip), throttle.address_rule(settings))
+        memberships = memberships_of_user(session, attempt.user_id)
+        secret, row = open_session(session, settings, attempt.user_id,
+                                   memberships[0].id if memberships else None, kind=kind)
+        audit.record(session, Event.LOGIN_SUCCEEDED, entity_type="users", entity_id=attempt.user_id,
+                     user_id=attempt.user_id, township_id=memberships[0].township_id if memberships else None)
+        session.flush()
+    finally:
+        set_tenant(session, callers_context)
     return secret, row
+
+
+def _count_attempt(context: TenantContext, settings: Settings, username: str, ip: str) -> _Attempt:
+    """Count the attempt by address and by name, in its own transaction (see `do_login`)."""
+    from baoxue.tenants.tenancy.models import User
+
+    now = utcnow()
+    account = throttle.account_rule(settings)
+    with tenant_session(context, settings) as s:
+        if ip and (until := throttle.count_key(s, throttle.address_key(ip), throttle.address_rule(settings), now)):
+            _record_attempt(s, Event.LOGIN_THROTTLED, None, username, outcome="denied")
+            return _Attempt(refused=LoginRefused(f"请求过于频繁，请在 {_minutes_until(until, now)} 分钟后再试。",
+                                                 status=429, retry_after=int((until - now).total_seconds()) + 1))
+        counted = throttle.count_account(s, User, username, account, now, User.id, User.password_hash,
+                                         User.is_active)
+        if counted is not None:
+            return _Attempt(user_id=counted.id, password_hash=counted.password_hash, is_active=counted.is_active)
+        user_id, until = s.execute(select(User.id, User.locked_until).where(User.username == username)).first() \
+            or (None, None)
+        if user_id is None:
+            until = throttle.count_key(s, throttle.username_key(settings, username), account, now)
+        if until is None:
+            return _Attempt()  # a name no account has, counted
+        _record_attempt(s, Event.LOGIN_LOCKED, user_id, username, outcome="denied")
+        return _Attempt(refused=LoginRefused(
+            f"登录失败次数过多，账号已暂时锁定，请在 {_minutes_until(until, now)} 分钟后再试。"))
+
+
+def _record_attempt(session: Session, event: Event, user_id: int | None, username: str, *, outcome: str) -> None:
+    if user_id is not None:
+        audit.record(session, event, entity_type="users", entity_id=user_id, outcome=outcome, user_id=user_id)
+    else:
+        audit.record(session, event, entity_type="users", outcome=outcome, changes={"username": username[:64]})
 
 
 def open_session(session: Session, settings: Settings, user_id: int, membership_id: int | None,

@@ -9,12 +9,15 @@ from urllib.parse import urlparse
 
 from litestar import Request, Response, delete, get, post
 from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotAuthorizedException, TooManyRequestsException
 from litestar.params import Body
 from litestar.response import Redirect, Template
 from sqlalchemy.orm import Session
 
-from baoxue.platform.auth import PUBLIC, SESSION_COOKIE, SIGNED_IN, actor_of
+from baoxue.platform.auth import ABOUT_ME, PUBLIC, SESSION_COOKIE, SIGNED_IN, actor_of
 from baoxue.platform.errors import InvalidInput, not_found
+from baoxue.platform.request_checks import Id
+from baoxue.platform.security import csrf_cookie
 from baoxue.platform.identity import (
     Actor,
     LoginRefused,
@@ -35,6 +38,10 @@ def _safe_next(target: str | None) -> str:
     if parsed.scheme or parsed.netloc or not target.startswith("/") or target.startswith("//"):
         return "/"
     return target
+
+
+def _retry_after(refused: LoginRefused) -> dict[str, str]:
+    return {"Retry-After": str(refused.retry_after)} if refused.retry_after else {}
 
 
 def _request_meta(request: Request[Any, Any, Any]) -> dict[str, str]:
@@ -60,15 +67,17 @@ def login_submit(request: Request[Any, Any, Any], db: Session, data: Form) -> Re
     try:
         secret, row = do_login(db, settings, username, data.get("password", ""), kind="cookie", **_request_meta(request))
     except LoginRefused as refused:
-        return Template("identity/login.html", status_code=400, context={
-            "next": next_path, "username": username, "error": refused.message})
+        return Template("identity/login.html", status_code=400 if refused.status == 401 else refused.status,
+                        headers=_retry_after(refused), context={
+                            "next": next_path, "username": username, "error": refused.message})
     response = Redirect(path=next_path)
     response.set_cookie(SESSION_COOKIE, secret, httponly=True, samesite="lax", secure=settings.is_production,
                         max_age=settings.session_absolute_hours * 3600, path="/")
+    response.set_cookie(csrf_cookie(row.csrf_token, settings))
     return response
 
 
-@post("/logout", opt=SIGNED_IN, include_in_schema=False, sync_to_thread=True)
+@post("/logout", opt=ABOUT_ME, include_in_schema=False, sync_to_thread=True)
 def logout(request: Request[Any, Any, Any], db: Session) -> Redirect:
     do_logout(db, actor_of(request))
     response = Redirect(path="/login")
@@ -76,7 +85,7 @@ def logout(request: Request[Any, Any, Any], db: Session) -> Redirect:
     return response
 
 
-@post("/switch", opt=SIGNED_IN, include_in_schema=False, sync_to_thread=True)
+@post("/switch", opt={**SIGNED_IN, "probe": {"membership_id": "$membership"}}, include_in_schema=False, sync_to_thread=True)
 def switch_membership(request: Request[Any, Any, Any], db: Session, data: Form) -> Redirect:
     try:
         membership_id = int(data.get("membership_id", ""))
@@ -92,7 +101,7 @@ async def password_page(request: Request[Any, Any, Any]) -> Template:
     return Template("identity/password.html", context={"errors": {}, "done": False})
 
 
-@post("/password", opt=SIGNED_IN, include_in_schema=False, sync_to_thread=True)
+@post("/password", opt=ABOUT_ME, include_in_schema=False, sync_to_thread=True)
 def password_submit(request: Request[Any, Any, Any], db: Session, data: Form) -> Template:
     if data.get("new_password") != data.get("confirm_password"):
         errors = {"confirm_password": "两次输入的新密码不一致。"}
@@ -119,7 +128,7 @@ class PasswordRequest:
 
 @dataclass
 class SwitchRequest:
-    membership_id: int
+    membership_id: Id
 
 
 @dataclass
@@ -164,7 +173,7 @@ def _me(actor: Actor) -> MeOut:
                  permissions=sorted(p.value for p in actor.permissions))
 
 
-@post("/api/auth/token", opt=PUBLIC, summary="Log in; returns a bearer token", sync_to_thread=True)
+@post("/api/auth/token", opt={**PUBLIC, "throttled": True}, summary="Log in; returns a bearer token", sync_to_thread=True)
 def api_token(request: Request[Any, Any, Any], db: Session, data: TokenRequest) -> TokenOut:
     from baoxue.platform.identity import actor_from_secret
 
@@ -172,20 +181,20 @@ def api_token(request: Request[Any, Any, Any], db: Session, data: TokenRequest) 
     try:
         secret, row = do_login(db, settings, data.username, data.password, kind="bearer", **_request_meta(request))
     except LoginRefused as refused:
-        from litestar.exceptions import NotAuthorizedException
-
+        if refused.status == 429:
+            raise TooManyRequestsException(detail=refused.message, headers=_retry_after(refused)) from refused
         raise NotAuthorizedException(detail=refused.message) from refused
     actor = actor_from_secret(db, settings, secret, kind="bearer")
     assert actor is not None
     return TokenOut(token=secret, token_type="Bearer", expires_at=row.expires_at, me=_me(actor))
 
 
-@delete("/api/auth/token", opt={**SIGNED_IN, "isolation": "self"}, summary="Log out: revoke this token", sync_to_thread=True)
+@delete("/api/auth/token", opt=ABOUT_ME, summary="Log out: revoke this token", sync_to_thread=True)
 def api_revoke(request: Request[Any, Any, Any], db: Session) -> None:
     do_logout(db, actor_of(request))
 
 
-@get("/api/me", opt={**SIGNED_IN, "isolation": "self"}, summary="Who I am, my memberships and permissions")
+@get("/api/me", opt=ABOUT_ME, summary="Who I am, my memberships and permissions")
 async def api_me(request: Request[Any, Any, Any]) -> MeOut:
     return _me(actor_of(request))
 
@@ -198,7 +207,7 @@ def api_switch(request: Request[Any, Any, Any], db: Session, data: SwitchRequest
     return {"membership_id": data.membership_id}
 
 
-@post("/api/me/password", opt={**SIGNED_IN, "isolation": "self"}, summary="Change my password", sync_to_thread=True)
+@post("/api/me/password", opt=ABOUT_ME, summary="Change my password", sync_to_thread=True)
 def api_password(request: Request[Any, Any, Any], db: Session, data: PasswordRequest) -> dict[str, str]:
     errors = do_change_password(db, actor_of(request), data.current_password, data.new_password)
     if errors:

@@ -132,6 +132,20 @@ class Policy:
         return NotImplemented
 
 
+def within_school(scope: Scope, *, school: Callable[[int], Criteria],
+                  classes: Callable[[tuple[int, ...]], Criteria]) -> Criteria:
+    """The common shape of what a school holds: the township sees all of it, a school its own (a
+    teacher: the classes they teach), any other unit nothing. The caller gives the criteria of
+    its own model for a school id and for class ids (lambdas of its own, see `Criteria`)."""
+    if scope.whole_township:
+        return None
+    if scope.unit_kind != UnitKind.SCHOOL or scope.unit_id is None:
+        return nothing()
+    if scope.class_ids is not None:
+        return classes(tuple(scope.class_ids))
+    return school(scope.unit_id)
+
+
 class TownshipStructure(Policy):
     """Read by everyone in the township (names of villages, schools...); written by the township."""
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from jinja2 import Environment
+from litestar.response import Template
 
-from baoxue.platform.clock import CHINA
+from baoxue.platform.clock import CHINA, clock
 from baoxue.platform.concepts import NavEntry, navigation
 from baoxue.platform.permissions import DUTY_LABELS, Permission, ROLE_LABELS
 
@@ -17,6 +20,19 @@ def nav_for(actor: Any) -> list[tuple[str, str]]:
     entries = [*navigation(), NavEntry("操作日志", "/audit", Permission.AUDIT_READ, order=900)]
     entries.sort(key=lambda e: e.order)
     return [(e.label, e.href) for e in entries if e.permission is None or actor.can(e.permission)]
+
+
+def page(request: Any, name: str, context: dict[str, Any], *, status: int = 200,
+         fragment: str = "") -> Template:
+    """A page, or one named fragment of it when htmx asks (`fragment` picks which).
+
+    One template serves both: it renders only the block named by `fragment` when it is set.
+    The answer differs by the HX-Request header, so caches are told so.
+    """
+    wanted = fragment if getattr(request, "htmx", None) else ""
+    response = Template(name, context={**context, "fragment": wanted}, status_code=status)
+    response.headers["Vary"] = "HX-Request"
+    return response
 
 
 def mask_id_number(value: str | None) -> str:
@@ -35,9 +51,42 @@ def mask_phone(value: str | None) -> str:
 
 
 def local_time(value: Any) -> str:
-    if value is None:
-        return ""
-    return value.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
+    """A moment as China's wall clock shows it (stored times are UTC; a naive one is UTC too)."""
+    moment = as_moment(value)
+    return "" if moment is None else moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
+
+
+def as_moment(value: Any) -> datetime | None:
+    """An aware datetime from a datetime or an ISO string (the audit trail keeps them as text)."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    if not isinstance(value, datetime):
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def is_future(value: Any) -> bool:
+    """`{% if user.locked_until is future %}`: by the one clock, so tests can hold time still."""
+    moment = as_moment(value)
+    return moment is not None and moment > clock.now()
+
+
+def upload_limit_mb(request: Any) -> int | None:
+    """The body limit of the route a request went to, in whole MB (rounded down), if it has one."""
+    handler = request.scope.get("route_handler")
+    limit = handler.resolve_request_max_body_size() if handler is not None else None
+    return max(1, limit // (1024 * 1024)) if limit else None
+
+
+def back_path(request: Any) -> str:
+    """Where the person came from, on this site: the page with the form that failed, or ""."""
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.path.startswith("/") and referer.netloc == request.url.netloc:
+        return urlunsplit(("", "", referer.path, referer.query, ""))
+    return request.url.path if request.method != "GET" else ""
 
 
 JOB_LABELS = {"figures:nightly": "每日统计", "figures:manual": "手动重算统计"}
@@ -50,5 +99,7 @@ def job_label(key: str) -> str:
 
 
 def install_globals(env: Environment) -> None:
-    env.globals.update(nav_for=nav_for, ROLE_LABELS=ROLE_LABELS, DUTY_LABELS=DUTY_LABELS)
+    env.globals.update(nav_for=nav_for, ROLE_LABELS=ROLE_LABELS, DUTY_LABELS=DUTY_LABELS,
+                       upload_limit_mb=upload_limit_mb, back_path=back_path)
     env.filters.update(mask_id=mask_id_number, mask_phone=mask_phone, local_time=local_time, job_label=job_label)
+    env.tests.update(future=is_future)

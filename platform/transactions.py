@@ -18,11 +18,11 @@ from typing import Any
 import anyio
 from litestar import Request
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
-from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from baoxue.platform.auth import request_context
 from baoxue.platform.db import new_session
+from baoxue.platform.errors import RETRY_AFTER_SECONDS, is_outage
 
 log = logging.getLogger("baoxue.transactions")
 SESSION_KEY = "baoxue_db_session"
@@ -89,7 +89,7 @@ class TransactionMiddleware:
 
 
 def _commit_failed(scope: Scope, exc: Exception) -> list[Message]:
-    outage = isinstance(exc, OperationalError) or (isinstance(exc, DBAPIError) and exc.connection_invalidated)
+    outage = is_outage(exc)
     status = 503 if outage else 500
     detail = "数据库暂时无法连接，本次操作未保存，请稍后再试。" if outage else "保存失败，本次操作未保存，请稍后再试。"
     request_id = scope.get("state", {}).get("request_id", "")
@@ -105,6 +105,6 @@ def _commit_failed(scope: Scope, exc: Exception) -> list[Message]:
         media = b"text/html; charset=utf-8"
     headers = [(b"content-type", media), (b"content-length", str(len(body)).encode())]
     if outage:
-        headers.append((b"retry-after", b"5"))
+        headers.append((b"retry-after", str(RETRY_AFTER_SECONDS).encode()))
     return [{"type": "http.response.start", "status": status, "headers": headers},
             {"type": "http.response.body", "body": body, "more_body": False}]

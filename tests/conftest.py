@@ -227,3 +227,43 @@ def townships(demo: Any) -> dict[str, int]:
 
     with cross_township_session("tests: township ids", demo) as s:
         return dict(s.execute(select(Township.code, Township.id)).all())
+
+
+@pytest.fixture(scope="session")
+def signed_in(app: Any, client: Any) -> Any:
+    """`signed_in("bd_leader")`: a TestClient with that demo login's page session (cookie, CSRF).
+
+    One login per username per run (argon2 is slow on purpose); do not switch membership on it.
+    The clients share the app `client` started: they are not entered, so they run no lifespan of
+    their own (several started at once would each try to own the in-process job worker).
+    """
+    from litestar.testing import TestClient
+
+    clients: dict[str, Any] = {}
+
+    def make(username: str, password: str = DEMO_PASSWORD) -> Any:
+        if username not in clients:
+            c = TestClient(app, base_url="http://testserver.local")
+            c.get("/login")
+            r = c.post("/login", data={"username": username, "password": password, "next": "/",
+                                       "_csrf_token": c.cookies.get("csrftoken")}, follow_redirects=False)
+            assert r.status_code in (302, 303), r.text
+            clients[username] = c
+        return clients[username]
+
+    return make
+
+
+@pytest.fixture
+def school_year_2026() -> Any:
+    """Hold the clock in the 2026–2027 school year, which the demo's classes and these tests name
+    (whether a class's grade and entry year agree depends on the school year)."""
+    from datetime import datetime
+
+    from baoxue.platform.clock import CHINA, clock
+
+    now = clock.now()
+    inside = datetime(2026, 9, 1, tzinfo=CHINA) <= now < datetime(2027, 9, 1, tzinfo=CHINA)
+    clock.freeze(now if inside else datetime(2026, 11, 2, 10, tzinfo=CHINA))
+    yield
+    clock.unfreeze()

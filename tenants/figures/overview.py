@@ -65,7 +65,9 @@ def todos(session: Session, actor: Any, grants: list[Grant]) -> list[Todo]:
                           "#grants"))
     if role in (Role.SYSTEM_ADMIN, Role.PRINCIPAL, Role.ACADEMIC_OFFICE, Role.OFFICE_STAFF):
         if missing := classes_without_class_teacher(session):
-            found.append(Todo(f"{missing} 个班级还没有班主任：请在“人员与角色”中指定。", "/admin/people"))
+            where = "/admin/people" if actor.can(Permission.PEOPLE_READ) else ""
+            found.append(Todo(f"{missing} 个班级还没有班主任：请" + ("在“人员与角色”中指定。" if where else
+                                                               "报校长或系统管理员指定。"), where))
     if role in (Role.OFFICE_STAFF, Role.SYSTEM_ADMIN) and not _figures_of_today(session):
         found.append(Todo("统计数据不是今天计算的：请点击下方“重新计算统计”。"))
     if role in (Role.CLASS_TEACHER, Role.SUBJECT_TEACHER, Role.VILLAGE_CADRE, Role.PRINCIPAL):

@@ -8,7 +8,7 @@ residents', a department none, the township all. Only jobs (the whole township) 
 from __future__ import annotations
 
 from baoxue.platform.permissions import UnitKind
-from baoxue.platform.scoping import Criteria, Policy, Scope, nothing
+from baoxue.platform.scoping import Criteria, Policy, Scope, nothing, within_school
 from baoxue.tenants.figures.models import EnrolmentCount, FigureSnapshot
 
 
@@ -22,17 +22,11 @@ class FigureSnapshotPolicy(Policy, model=FigureSnapshot):
 
 class EnrolmentCountPolicy(Policy, model=EnrolmentCount):
     def read(self, scope: Scope) -> Criteria:
-        if scope.whole_township:
-            return None
-        unit_id = scope.unit_id
         if scope.unit_kind == UnitKind.VILLAGE:
-            return lambda c: c.residence_village_id == unit_id
-        if scope.unit_kind != UnitKind.SCHOOL:
-            return nothing()
-        if scope.class_ids is not None:
-            class_ids = tuple(scope.class_ids)
-            return lambda c: c.class_id.in_(class_ids)
-        return lambda c: c.school_id == unit_id
+            village_id = scope.unit_id
+            return lambda c: c.residence_village_id == village_id
+        return within_school(scope, school=lambda school_id: lambda c: c.school_id == school_id,
+                             classes=lambda class_ids: lambda c: c.class_id.in_(class_ids))
 
     def write(self, scope: Scope) -> Criteria:
         return None if scope.whole_township else nothing()

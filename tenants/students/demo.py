@@ -15,7 +15,8 @@ from sqlalchemy import insert
 from baoxue.platform.demo import DemoContext
 from baoxue.tenants.students.idnumbers import make_id_number, student_number_for
 from baoxue.tenants.students.models import Student
-from baoxue.tenants.tenancy.demo import SCHOOL_YEAR, SURNAMES, MEN, TownshipPlan, adult_name, phone
+from baoxue.platform.clock import school_year
+from baoxue.tenants.tenancy.demo import MEN, SURNAMES, TownshipPlan, adult_name, phone
 
 _BOYS = ("浩然 子轩 宇航 俊杰 博文 志强 明辉 鹏飞 家豪 天佑 晨阳 思远 宏伟 文涛 鑫磊 睿哲 一凡 梓豪 浩宇 "
          "子墨 雨泽 皓轩 宇轩 承志 嘉乐 锦程 永康 振宇 俊熙 泽宇 明杰 文博 世杰 天宇 子豪 鹏 涛 磊 杰 斌").split()
@@ -32,8 +33,9 @@ _OTHER_NOTES = ("家中兄妹三人，均在校就读", "父亲患病，家庭�
 
 def _birth_date(rng: random.Random, grade: int) -> date:
     # Children start grade 1 in the September after they turn six: born Sept–Aug.
-    start = date(SCHOOL_YEAR - 6 - grade, 9, 1)
-    end = date(SCHOOL_YEAR - 5 - grade, 8, 31)
+    year = school_year()  # the demo is always of the school year under way
+    start = date(year - 6 - grade, 9, 1)
+    end = date(year - 5 - grade, 8, 31)
     return start + timedelta(days=rng.randrange((end - start).days + 1))
 
 

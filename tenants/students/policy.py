@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from baoxue.platform import audit
 from baoxue.platform.access import access
 from baoxue.platform.permissions import UnitKind
-from baoxue.platform.scoping import Criteria, Policy, Scope, nothing
+from baoxue.platform.scoping import Criteria, Policy, Scope, within_school
 from baoxue.tenants.students.events import Event
 from baoxue.tenants.students.models import Student
 
@@ -26,15 +26,8 @@ class StudentPolicy(Policy, model=Student):
         return self.write(scope)
 
     def write(self, scope: Scope) -> Criteria:
-        if scope.whole_township:
-            return None
-        if scope.unit_kind != UnitKind.SCHOOL:
-            return nothing()
-        school_id = scope.unit_id
-        if scope.class_ids is not None:
-            class_ids = tuple(scope.class_ids)
-            return lambda c: c.class_id.in_(class_ids)
-        return lambda c: c.school_id == school_id
+        return within_school(scope, school=lambda school_id: lambda c: c.school_id == school_id,
+                             classes=lambda class_ids: lambda c: c.class_id.in_(class_ids))
 
 
 def access_student(session: Session, student_id: int, *, personal: bool = False,

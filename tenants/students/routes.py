@@ -13,14 +13,15 @@ from sqlalchemy.orm import Session
 
 from baoxue.platform.auth import actor_of, requires
 from baoxue.platform.clock import clock
-from baoxue.platform.spreadsheets import xlsx_download
 from baoxue.platform.permissions import Permission
-from baoxue.platform.templating import mask_id_number, mask_phone
+from baoxue.platform.spreadsheets import xlsx_download
+from baoxue.platform.templating import mask_id_number
+from baoxue.platform.templating import page as render_page
 from baoxue.tenants.students import service
-from baoxue.tenants.students.policy import access_student
 from baoxue.tenants.students.models import STATUS_LABELS, Student
-from baoxue.tenants.tenancy.models import School, SchoolClass, Village
-from baoxue.tenants.tenancy.service import visible_schools
+from baoxue.tenants.students.policy import access_student
+from baoxue.tenants.tenancy.models import School, Village
+from baoxue.tenants.tenancy.service import GRADE_NAMES, visible_schools
 
 
 @dataclass
@@ -30,6 +31,7 @@ class StudentOut:
     gender: str
     school_id: int
     class_id: int | None
+    class_name: str
     residence_village_id: int | None
     status: str
     id_number: str
@@ -42,10 +44,11 @@ class StudentOut:
     left_behind: int | None = None
 
 
-def _out(student: Student, *, personal: bool) -> StudentOut:
+def _out(student: Student, *, personal: bool, class_name: str = "") -> StudentOut:
     out = StudentOut(
         id=student.id, name=student.name, gender=student.gender, school_id=student.school_id,
-        class_id=student.class_id, residence_village_id=student.residence_village_id, status=student.status,
+        class_id=student.class_id, class_name=class_name, residence_village_id=student.residence_village_id,
+        status=student.status,
         id_number=student.id_number if personal else mask_id_number(student.id_number),
         student_number=student.student_number if personal else mask_id_number(student.student_number),
     )
@@ -57,48 +60,71 @@ def _out(student: Student, *, personal: bool) -> StudentOut:
     return out
 
 
+def _filters(q: str, school_id: int | None, class_id: int | None, grade: int | None,
+             status: str) -> service.StudentFilters:
+    return service.StudentFilters(q=q.strip(), school_id=school_id, class_id=class_id, grade=grade,
+                                  status=status.strip())
+
+
+def _personal(request: Request[Any, Any, Any]) -> bool:
+    return actor_of(request).can(Permission.STUDENT_READ_PERSONAL)
+
+
 @get("/api/students", opt=requires(Permission.STUDENT_READ), summary="Students in my scope (masked)",
-     sync_to_thread=True)
-def students_api(db: Session, q: str = "", school_id: int | None = None, class_id: int | None = None,
+     description="`q` matches names; a whole ID number or 全国学籍号 only for roles that may read personal "
+                 "data (audited), for others it matches nothing.", sync_to_thread=True)
+def students_api(request: Request[Any, Any, Any], db: Session, q: str = "", school_id: int | None = None,
+                 class_id: int | None = None, grade: int | None = None, status: str = "",
                  page: int = 1) -> list[StudentOut]:
-    rows, _ = service.list_students(db, q=q, school_id=school_id, class_id=class_id, page=page)
-    return [_out(s, personal=False) for s in rows]
+    found = service.list_students(db, _filters(q, school_id, class_id, grade, status), page=page,
+                                  personal=_personal(request))
+    return [_out(s, personal=False, class_name=class_name) for s, class_name in found.rows]
 
 
 @get("/api/students/{student_id:int}", opt=requires(Permission.STUDENT_READ), summary="One student",
      sync_to_thread=True)
 def student_api(request: Request[Any, Any, Any], db: Session, student_id: int) -> StudentOut:
-    personal = actor_of(request).can(Permission.STUDENT_READ_PERSONAL)
-    return _out(access_student(db, student_id, personal=personal), personal=personal)
+    personal = _personal(request)
+    student = access_student(db, student_id, personal=personal)
+    return _out(student, personal=personal, class_name=service.class_name_of(db, student))
+
+
+def _class_choices(db: Session, schools: dict[int, str],
+                   school_id: int | None) -> list[tuple[str, list[service.ClassOption]]]:
+    """The class filter's options, grouped by school (only the chosen school's, if one is)."""
+    groups: dict[int, list[service.ClassOption]] = {}
+    for option in service.class_options(db):
+        if school_id is None or option.school_id == school_id:
+            groups.setdefault(option.school_id, []).append(option)
+    return [(schools.get(sid, ""), options) for sid, options in groups.items()]
 
 
 @get("/students", opt=requires(Permission.STUDENT_READ), include_in_schema=False, sync_to_thread=True)
 def students_page(request: Request[Any, Any, Any], db: Session, q: str = "", school_id: int | None = None,
-                  class_id: int | None = None, page: int = 1) -> Template:
-    rows, total = service.list_students(db, q=q, school_id=school_id, class_id=class_id, page=page)
+                  class_id: int | None = None, grade: int | None = None, status: str = "",
+                  page: int = 1) -> Template:
+    filters, personal = _filters(q, school_id, class_id, grade, status), _personal(request)
+    found = service.list_students(db, filters, page=page, personal=personal)
+    schools = {school.id: school.name for school in visible_schools(db)}
+    class_choices = _class_choices(db, schools, school_id)
     context = {
-        "students": rows, "total": total, "q": q, "school_id": school_id or "", "class_id": class_id or "",
-        "page": page, "pages": max(1, -(-total // service.PAGE_SIZE)),
-        "schools": {school.id: school.name for school in visible_schools(db)},
-        "classes": dict(db.execute(select(SchoolClass.id, SchoolClass.name)).all()),
+        "found": found, "filters": filters, "schools": schools, "class_choices": class_choices,
+        "grades": sorted({c.grade for _, options in class_choices for c in options}),
         "villages": dict(db.execute(select(Village.id, Village.name)).all()),
-        "status_labels": STATUS_LABELS, "mask_phone": mask_phone,
+        "status_labels": STATUS_LABELS, "grade_names": GRADE_NAMES, "personal": personal,
     }
-    only_rows = bool(request.headers.get("hx-request"))
-    response = Template("students/list.html", context={**context, "only_rows": only_rows})
-    response.headers["Vary"] = "HX-Request"
-    return response
+    # The live search asks for the results alone (a fragment of the same template).
+    return render_page(request, "students/list.html", context, fragment="results")
 
 
 @get("/students/{student_id:int}", opt=requires(Permission.STUDENT_READ), include_in_schema=False,
      sync_to_thread=True)
 def student_page(request: Request[Any, Any, Any], db: Session, student_id: int) -> Template:
-    personal = actor_of(request).can(Permission.STUDENT_READ_PERSONAL)
+    personal = _personal(request)
     student = access_student(db, student_id, personal=personal)
     return Template("students/detail.html", context={
         "s": student, "personal": personal, "status_labels": STATUS_LABELS,
-        "school": db.get(School, student.school_id),
-        "klass": db.get(SchoolClass, student.class_id) if student.class_id else None,
+        "school": db.get(School, student.school_id), "class_name": service.class_name_of(db, student),
         "village": db.get(Village, student.residence_village_id) if student.residence_village_id else None,
     })
 

@@ -1,33 +1,128 @@
-"""Reading students. Lists show masked personal data; the full record is a recorded event."""
+"""Reading students. Lists show masked personal data; the full record is a recorded event.
+
+Searching by ID number or national student number is itself a way to read personal data (a
+masked number plus a few guesses is the number), so it is allowed only to roles that may read
+the unmasked record, only for a complete number, and each such search is audited.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import func, or_, select
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from baoxue.platform import audit
+from baoxue.platform.templating import mask_id_number
 from baoxue.tenants.students.events import Event
+from baoxue.tenants.students.idnumbers import is_valid_id_number
 from baoxue.tenants.students.models import Student
+from baoxue.tenants.tenancy.models import SchoolClass
 
 PAGE_SIZE = 50
 
+# The class names a student list shows, read as a plain table joined from the students the
+# scope already lets the reader see. A village cadre may read their residents' records, whose
+# class is part of them, but the SchoolClass policy (what a scope may read of classes
+# themselves) stays closed to villages: only this join, and only the name and grade, reach them.
+_CLASSES = SchoolClass.__table__
 
-def list_students(session: Session, *, q: str = "", school_id: int | None = None, class_id: int | None = None,
-                  page: int = 1) -> tuple[list[Student], int]:
-    query = select(Student)
-    if q:
-        query = query.where(or_(Student.name.contains(q), Student.student_number == q.upper(),
-                                Student.id_number == q.upper()))
-    if school_id:
-        query = query.where(Student.school_id == school_id)
-    if class_id:
-        query = query.where(Student.class_id == class_id)
+# Anything shaped like an ID number or a 全国学籍号 (or a piece of one, or a masked one).
+_NUMBER_LIKE = re.compile(r"[GJL]?[0-9X*]{6,19}")
+
+
+def looks_like_number(q: str) -> bool:
+    return bool(_NUMBER_LIKE.fullmatch(q.strip().upper()))
+
+
+def _complete_number(q: str) -> bool:
+    q = q.strip().upper()
+    return is_valid_id_number(q) or (len(q) == 19 and q[0] in "GJL" and q[1:].isdigit())
+
+
+@dataclass(frozen=True)
+class StudentFilters:
+    q: str = ""
+    school_id: int | None = None
+    class_id: int | None = None
+    grade: int | None = None
+    status: str = ""
+
+    def query(self) -> dict[str, Any]:
+        """The filters that are set, as query parameters (for the pager's links)."""
+        return {k: v for k, v in self.__dict__.items() if v not in (None, "")}
+
+
+@dataclass(frozen=True)
+class StudentPage:
+    rows: list[tuple[Student, str]]  # each student with their class's name ("" if none)
+    total: int
+    page: int  # clamped to 1..pages
+    pages: int
+    # Why a number search found nothing: "refused" (the role may not search by number),
+    # "incomplete" (only a whole number is looked up), or "".
+    number_search: str = ""
+
+
+def _with_class(query: Any) -> Any:
+    return query.outerjoin(_CLASSES, and_(_CLASSES.c.id == Student.class_id,
+                                          _CLASSES.c.township_id == Student.township_id))
+
+
+def list_students(session: Session, filters: StudentFilters = StudentFilters(), *, page: int = 1,
+                  personal: bool = False) -> StudentPage:
+    """One page of the students in scope; `personal`: the reader may search by ID number."""
+    query = _with_class(select(Student, _CLASSES.c.name))
+    q = filters.q.strip()
+    number = bool(q) and looks_like_number(q)
+    if number and not (personal and _complete_number(q)):
+        return StudentPage([], 0, 1, 1, number_search="incomplete" if personal else "refused")
+    if number:
+        query = query.where(or_(Student.id_number == q.upper(), Student.student_number == q.upper()))
+    elif q:
+        query = query.where(Student.name.contains(q, autoescape=True))
+    if filters.school_id is not None:
+        query = query.where(Student.school_id == filters.school_id)
+    if filters.class_id is not None:
+        query = query.where(Student.class_id == filters.class_id)
+    if filters.grade is not None:
+        query = query.where(_CLASSES.c.grade == filters.grade)
+    if filters.status:
+        query = query.where(Student.status == filters.status)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = min(max(page, 1), pages)  # past the end: the last page, not an empty "第 99 / 43 页"
+    rows = [(student, name or "") for student, name in session.execute(
         query.order_by(Student.school_id, Student.class_id, Student.id)
-        .limit(PAGE_SIZE).offset(max(page - 1, 0) * PAGE_SIZE)
-    )
-    return list(rows), total
+        .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE))]
+    if number:
+        audit.record(session, Event.PERSONAL_SEARCHED, entity=rows[0][0] if len(rows) == 1 else None,
+                     entity_type="students", changes={"q": mask_id_number(q.upper()), "matches": total})
+    return StudentPage(rows, total, page, pages)
+
+
+@dataclass(frozen=True)
+class ClassOption:
+    id: int
+    school_id: int
+    grade: int
+    name: str
+
+
+def class_options(session: Session) -> list[ClassOption]:
+    """The classes of the students in scope (for the list's filters), by school, grade and name."""
+    query = _with_class(select(_CLASSES.c.id, _CLASSES.c.school_id, _CLASSES.c.grade, _CLASSES.c.name)
+                        .select_from(Student)).where(_CLASSES.c.id.is_not(None)).distinct()
+    found = [ClassOption(*row) for row in session.execute(query)]
+    return sorted(found, key=lambda c: (c.school_id, c.grade, c.name))
+
+
+def class_name_of(session: Session, student: Student) -> str:
+    """The name of a student's class, by the same narrow read as the list (for the record page)."""
+    query = _with_class(select(_CLASSES.c.name).select_from(Student)).where(Student.id == student.id)
+    return session.scalar(query) or ""
 
 
 EXPORT_HEADERS = ("姓名", "性别", "出生日期", "身份证件号", "全国学籍号", "学校", "班级", "户籍所在村",

@@ -16,9 +16,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from baoxue.platform import audit
+from baoxue.platform.clock import school_year, utcnow
 from baoxue.platform.demo import RANDOM_SEED, DemoContext
 from baoxue.platform.identity import hash_password
 from baoxue.platform.permissions import DutyCode, Role
+from baoxue.tenants.tenancy.events import Event as TenancyEvent
 from baoxue.tenants.tenancy.models import (
     Department,
     Membership,
@@ -31,7 +34,6 @@ from baoxue.tenants.tenancy.models import (
 )
 
 DEMO_PASSWORD = "baoxue2026"
-SCHOOL_YEAR = 2026  # the school year that starts in September 2026
 
 
 @dataclass(frozen=True)
@@ -239,7 +241,7 @@ def _seed_township(session: Session, plan: TownshipPlan, rng: random.Random,
     for s in plan.schools:
         classes[s.key] = [
             SchoolClass(township_id=tid, school_id=schools[s.key].id, grade=grade, name=class_name(grade, n),
-                        entry_year=SCHOOL_YEAR - (grade - s.first_grade))
+                        entry_year=school_year() - (grade - s.first_grade))
             for grade, count in enumerate(s.classes, start=s.first_grade)
             for n in range(1, count + 1)
         ]
@@ -276,8 +278,22 @@ def _seed_township(session: Session, plan: TownshipPlan, rng: random.Random,
             session.flush()
             session.add_all(MembershipClass(township_id=tid, membership_id=membership.id, class_id=c.id)
                             for c in taught)
+            _granted_by_the_admin(session, tid, users["admin"], users[key], membership, [c.id for c in taught], rng)
     session.flush()
     return SeededTownship(plan, township, villages, schools, classes)
+
+
+def _granted_by_the_admin(session: Session, township_id: int, admin: User, user: User, membership: Membership,
+                          class_ids: list[int], rng: random.Random) -> None:
+    """The trail of the township's set-up: its administrator granted each role in the last weeks."""
+    if user is admin:
+        return
+    row = audit.record(session, TenancyEvent.MEMBERSHIP_ADDED, entity=membership, township_id=township_id,
+                       user_id=admin.id,
+                       changes={"user_id": user.id, "username": user.username, "role": membership.role,
+                                "title": membership.title, "class_ids": class_ids})
+    row.role = Role.SYSTEM_ADMIN.value
+    row.occurred_at = utcnow() - timedelta(days=rng.randint(1, 40), minutes=rng.randint(0, 600))
 
 
 def logins_text() -> str:

@@ -405,7 +405,7 @@ _FIELD_COLUMNS = {
 }
 
 
-def import_structure(session: Session, data: bytes) -> dict[str, int]:
+def do_import_structure(session: Session, data: bytes) -> dict[str, int]:
     """Check the whole workbook, then create everything in it, or nothing (raises ImportRejected).
 
     Two uploads of one file at once: on PostgreSQL the second waits for the first and then

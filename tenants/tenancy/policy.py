@@ -14,7 +14,7 @@ from baoxue.platform.access import access
 from baoxue.platform.db import tenant_of
 from baoxue.platform.errors import not_found
 from baoxue.platform.permissions import UnitKind
-from baoxue.platform.scoping import Criteria, Policy, Scope, TownshipStructure, nothing
+from baoxue.platform.scoping import Criteria, Policy, Scope, TownshipStructure, nothing, within_school
 from baoxue.tenants.tenancy.models import (
     Department,
     Membership,
@@ -59,15 +59,8 @@ class SchoolClassPolicy(Policy, model=SchoolClass):
     """A class belongs to its school; a teacher sees the classes they teach."""
 
     def read(self, scope: Scope) -> Criteria:
-        if scope.whole_township:
-            return None
-        if scope.unit_kind != UnitKind.SCHOOL:
-            return nothing()
-        school_id = scope.unit_id
-        if scope.class_ids is not None:
-            class_ids = tuple(scope.class_ids)
-            return lambda c: c.id.in_(class_ids)
-        return lambda c: c.school_id == school_id
+        return within_school(scope, school=lambda school_id: lambda c: c.school_id == school_id,
+                             classes=lambda class_ids: lambda c: c.id.in_(class_ids))
 
     def write(self, scope: Scope) -> Criteria:
         return None if scope.whole_township else nothing()

@@ -1,5 +1,10 @@
 """Tenancy routes: the township's structure and people, as JSON API and as admin pages.
 
+Villages, schools, classes and departments are `Resource`s: described once below, their API and
+page handlers made by `baoxue.platform.resources`. What is particular stays explicit: the
+schools page (with its classes, filtered by htmx), the class list's school filter, people and
+their memberships, the Excel import.
+
 Thin on purpose: parse, call `service` (or `excel`), answer. Every write route declares, next
 to its permission, an isolation `probe`: a body that would be valid if its `$school`,
 `$village`, `$department`, `$class`, `$user` placeholders were ids of the actor's township.
@@ -19,9 +24,12 @@ from litestar.response import Redirect, Template
 from sqlalchemy.orm import Session
 
 from baoxue.platform.auth import actor_of, requires
-from baoxue.platform.errors import InvalidInput
+from baoxue.platform.errors import InvalidInput, not_found
+from baoxue.platform.files import storage
+from baoxue.platform.resources import Form, FormState, Resource, form_int, routes_for, saved, submit
 from baoxue.platform.spreadsheets import xlsx_download
 from baoxue.platform.permissions import CLASS_BOUND_ROLES, DUTY_LABELS, Permission, Role, UnitKind
+from baoxue.platform.templating import page
 from baoxue.tenants.tenancy import excel, policy, service
 from baoxue.tenants.tenancy.models import SCHOOL_KINDS, Department, Membership, School, SchoolClass, Village
 from baoxue.tenants.tenancy.schemas import (
@@ -41,10 +49,8 @@ from baoxue.tenants.tenancy.schemas import (
     VillageIn,
     VillageOut,
     VillagePatch,
-    changes_of,
 )
 
-Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 Upload = Annotated[UploadFile, Body(media_type=RequestEncodingType.MULTI_PART)]
 UploadForm = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]
 # The file itself may be MAX_UPLOAD_BYTES; the multipart envelope adds a little.
@@ -59,63 +65,112 @@ def _probe(permission: dict[str, Any], body: Any) -> dict[str, Any]:
     return {**permission, "probe": body}
 
 
-# === API ======================================================================================
+# === the structure: villages, schools, classes, departments ====================================
 
-# --- villages ---------------------------------------------------------------------------------
-
-@get("/api/villages", opt=requires(Permission.STRUCTURE_READ), summary="村委会列表", sync_to_thread=True)
-def villages_api(db: Session) -> list[VillageOut]:
-    return [VillageOut.of(v) for v in service.list_villages(db)]
+def _can(request: Request[Any, Any, Any], permission: Permission) -> bool:
+    return actor_of(request).can(permission)
 
 
-@post("/api/villages", opt=_probe(STRUCTURE_WRITE, {"name": "探针村", "code": "X1"}), summary="新增村委会",
-      sync_to_thread=True)
-def village_create_api(db: Session, data: VillageIn) -> VillageOut:
-    return VillageOut.of(service.do_create_village(db, name=data.name, code=data.code))
+def _page(request: Request[Any, Any, Any], name: str, context: dict[str, Any], *, status: int = 200,
+          fragment: str = "") -> Template:
+    return page(request, f"tenancy/{name}", {
+        "saved": request.query_params.get("saved"), **context}, status=status, fragment=fragment)
 
 
-@get("/api/villages/{village_id:int}", opt=requires(Permission.STRUCTURE_READ), summary="一个村委会",
-     sync_to_thread=True)
-def village_api(db: Session, village_id: int) -> VillageOut:
-    return VillageOut.of(policy.access_village(db, village_id))
+def _villages_page(request: Request[Any, Any, Any], db: Session, state: FormState) -> Template:
+    return _page(request, "villages.html", {
+        "villages": service.list_villages(db), "editing": state.editing, "values": state.values,
+        "errors": state.errors, "can_write": _can(request, Permission.STRUCTURE_WRITE),
+    }, status=state.status)
 
 
-@patch("/api/villages/{village_id:int}", opt=_probe(STRUCTURE_WRITE, {"name": "探针改名"}),
-       summary="修改村委会", sync_to_thread=True)
-def village_update_api(db: Session, village_id: int, data: VillagePatch) -> VillageOut:
-    village = policy.access_village(db, village_id, for_write=True)
-    return VillageOut.of(service.do_update_village(db, village, **changes_of(data)))
+def _departments_page(request: Request[Any, Any, Any], db: Session, state: FormState) -> Template:
+    return _page(request, "departments.html", {
+        "departments": service.list_departments(db), "duties": {str(k): v for k, v in DUTY_LABELS.items()},
+        "editing": state.editing, "values": state.values, "errors": state.errors,
+        "can_write": _can(request, Permission.STRUCTURE_WRITE),
+    }, status=state.status)
 
 
-# --- schools ----------------------------------------------------------------------------------
-
-@get("/api/schools", opt=requires(Permission.STRUCTURE_READ), summary="学校列表", sync_to_thread=True)
-def schools_api(db: Session) -> list[SchoolOut]:
-    return [SchoolOut.of(s) for s in service.list_schools(db)]
-
-
-@post("/api/schools", opt=_probe(STRUCTURE_WRITE, {"name": "探针学校", "kind": "primary", "code": "X1",
-                                                   "village_id": "$village"}),
-      summary="新增学校", sync_to_thread=True)
-def school_create_api(db: Session, data: SchoolIn) -> SchoolOut:
-    return SchoolOut.of(service.do_create_school(db, name=data.name, kind=data.kind, code=data.code,
-                                                 village_id=data.village_id))
-
-
-@get("/api/schools/{school_id:int}", opt=requires(Permission.STRUCTURE_READ), summary="一所学校",
-     sync_to_thread=True)
-def school_api(db: Session, school_id: int) -> SchoolOut:
-    return SchoolOut.of(policy.access_school(db, school_id))
-
-
-@patch("/api/schools/{school_id:int}", opt=_probe(STRUCTURE_WRITE, {"name": "探针改名", "village_id": "$village"}),
-       summary="修改学校", sync_to_thread=True)
-def school_update_api(db: Session, school_id: int, data: SchoolPatch) -> SchoolOut:
-    school = policy.access_school(db, school_id, for_write=True)
-    return SchoolOut.of(service.do_update_school(db, school, **changes_of(data)))
+def _schools_page(request: Request[Any, Any, Any], db: Session, *, school: FormState = FormState(),
+                  klass: FormState = FormState(), class_school_id: int | None = None) -> Template:
+    """Schools and their classes on one page; htmx asks for one school's class rows alone."""
+    status = max(school.status, klass.status)
+    schools = service.list_schools(db)
+    # All classes in one query: the school table counts them all, the class table may show one school's.
+    by_school: dict[int, list[SchoolClass]] = {}
+    for c in service.list_classes(db):
+        by_school.setdefault(c.school_id, []).append(c)
+    classes = [c for group in by_school.values() for c in group] if class_school_id is None \
+        else by_school.get(class_school_id, [])
+    return _page(request, "schools.html", {
+        "schools": schools, "school_names": {s.id: s.name for s in schools},
+        "villages": {v.id: v.name for v in service.list_villages(db)}, "classes": classes,
+        "classes_by_school": by_school, "class_school_id": class_school_id, "kinds": SCHOOL_KINDS,
+        "grade_names": service.GRADE_NAMES,
+        "grade_options": [(g, service.GRADE_NAMES[g]) for g in range(1, 10)],
+        "can_write": _can(request, Permission.STRUCTURE_WRITE),
+        "editing_school": school.editing, "school_values": school.values, "school_errors": school.errors,
+        "editing_class": klass.editing, "class_values": klass.values, "class_errors": klass.errors,
+    }, status=status, fragment="classes")
 
 
-# --- classes ----------------------------------------------------------------------------------
+def _class_state(state: FormState) -> FormState:
+    """An edited class keeps showing its school in the form, which does not send it again."""
+    if state.editing is None:
+        return state
+    return FormState(state.editing, {"school_id": state.editing.school_id, **state.values}, state.errors,
+                     state.status)
+
+
+STRUCTURE = dict(read=Permission.STRUCTURE_READ, write=Permission.STRUCTURE_WRITE)
+
+VILLAGES = Resource(
+    key="village", plural="villages", label="村委会", **STRUCTURE,
+    access=policy.access_village, items=service.list_villages,
+    create=service.do_create_village, update=service.do_update_village,
+    schema_in=VillageIn, schema_patch=VillagePatch, schema_out=VillageOut, render=_villages_page,
+    form_fields=("name", "code"),
+    probe_create={"name": "探针村", "code": "X1"}, probe_update={"name": "探针改名"},
+)
+SCHOOLS = Resource(
+    key="school", plural="schools", label="学校", **STRUCTURE,
+    access=policy.access_school, items=service.list_schools,
+    create=service.do_create_school, update=service.do_update_school,
+    schema_in=SchoolIn, schema_patch=SchoolPatch, schema_out=SchoolOut,
+    render=lambda request, db, state: _schools_page(request, db, school=state),
+    form_fields=("name", "kind", "code", "village_id"), int_fields=frozenset({"village_id"}),
+    probe_create={"name": "探针学校", "kind": "primary", "code": "X1", "village_id": "$village"},
+    probe_update={"name": "探针改名", "village_id": "$village"},
+    list_page=False,
+)
+CLASSES = Resource(
+    key="class", plural="classes", label="班级", **STRUCTURE,
+    access=policy.access_class, items=None,
+    create=service.do_create_class, update=service.do_update_class,
+    schema_in=ClassIn, schema_patch=ClassPatch, schema_out=ClassOut,
+    render=lambda request, db, state: _schools_page(request, db, klass=_class_state(state)),
+    form_fields=("school_id", "grade", "name", "entry_year"), update_fields=("grade", "name", "entry_year"),
+    int_fields=frozenset({"school_id", "grade", "entry_year"}), after_saving="/admin/schools", list_page=False,
+    probe_create={"school_id": "$school", "grade": 7, "name": "探针班", "entry_year": 2026},
+    probe_update={"name": "探针班改名"},
+)
+DEPARTMENTS = Resource(
+    key="department", plural="departments", label="部门", **STRUCTURE,
+    access=policy.access_department, items=service.list_departments,
+    create=service.do_create_department, update=service.do_update_department,
+    schema_in=DepartmentIn, schema_patch=DepartmentPatch, schema_out=DepartmentOut, render=_departments_page,
+    form_fields=("duty_code", "name"),
+    probe_create={"duty_code": "youth_league", "name": "探针部门"}, probe_update={"name": "探针部门改名"},
+)
+
+
+@get("/admin/schools", opt=requires(Permission.STRUCTURE_READ), include_in_schema=False, sync_to_thread=True)
+def schools_page(request: Request[Any, Any, Any], db: Session, school_id: int | None = None) -> Template:
+    if school_id is not None:
+        policy.access_school(db, school_id)
+    return _schools_page(request, db, class_school_id=school_id)
+
 
 @get("/api/classes", opt=requires(Permission.STRUCTURE_READ), summary="班级列表（可按学校筛选）",
      sync_to_thread=True)
@@ -123,53 +178,6 @@ def classes_api(db: Session, school_id: int | None = None) -> list[ClassOut]:
     if school_id is not None:
         policy.access_school(db, school_id)  # another township's school: 404, not an empty list
     return [ClassOut.of(c) for c in service.list_classes(db, school_id=school_id)]
-
-
-@post("/api/classes", opt=_probe(STRUCTURE_WRITE, {"school_id": "$school", "grade": 7, "name": "探针班",
-                                                   "entry_year": 2026}),
-      summary="新增班级", sync_to_thread=True)
-def class_create_api(db: Session, data: ClassIn) -> ClassOut:
-    return ClassOut.of(service.do_create_class(db, school_id=data.school_id, grade=data.grade, name=data.name,
-                                               entry_year=data.entry_year))
-
-
-@get("/api/classes/{class_id:int}", opt=requires(Permission.STRUCTURE_READ), summary="一个班级",
-     sync_to_thread=True)
-def class_api(db: Session, class_id: int) -> ClassOut:
-    return ClassOut.of(policy.access_class(db, class_id))
-
-
-@patch("/api/classes/{class_id:int}", opt=_probe(STRUCTURE_WRITE, {"name": "探针班改名"}), summary="修改班级",
-       sync_to_thread=True)
-def class_update_api(db: Session, class_id: int, data: ClassPatch) -> ClassOut:
-    school_class = policy.access_class(db, class_id, for_write=True)
-    return ClassOut.of(service.do_update_class(db, school_class, **changes_of(data)))
-
-
-# --- departments ------------------------------------------------------------------------------
-
-@get("/api/departments", opt=requires(Permission.STRUCTURE_READ), summary="部门列表", sync_to_thread=True)
-def departments_api(db: Session) -> list[DepartmentOut]:
-    return [DepartmentOut.of(d) for d in service.list_departments(db)]
-
-
-@post("/api/departments", opt=_probe(STRUCTURE_WRITE, {"duty_code": "youth_league", "name": "探针部门"}),
-      summary="新增部门", sync_to_thread=True)
-def department_create_api(db: Session, data: DepartmentIn) -> DepartmentOut:
-    return DepartmentOut.of(service.do_create_department(db, duty_code=data.duty_code, name=data.name))
-
-
-@get("/api/departments/{department_id:int}", opt=requires(Permission.STRUCTURE_READ), summary="一个部门",
-     sync_to_thread=True)
-def department_api(db: Session, department_id: int) -> DepartmentOut:
-    return DepartmentOut.of(policy.access_department(db, department_id))
-
-
-@patch("/api/departments/{department_id:int}", opt=_probe(STRUCTURE_WRITE, {"name": "探针部门改名"}),
-       summary="修改部门", sync_to_thread=True)
-def department_update_api(db: Session, department_id: int, data: DepartmentPatch) -> DepartmentOut:
-    department = policy.access_department(db, department_id, for_write=True)
-    return DepartmentOut.of(service.do_update_department(db, department, **changes_of(data)))
 
 
 # --- people and memberships -------------------------------------------------------------------
@@ -237,252 +245,7 @@ def import_template_api() -> Response[bytes]:
       summary="批量导入村委会、学校、班级、人员（xlsx，全部无误才导入）", status_code=200, sync_to_thread=True)
 def import_api(request: Request[Any, Any, Any], db: Session, data: Upload) -> ImportOut:
     _require_people_write(request)
-    return ImportOut(**excel.import_structure(db, data.file.read()))
-
-
-# === pages ====================================================================================
-
-def _can(request: Request[Any, Any, Any], permission: Permission) -> bool:
-    return actor_of(request).can(permission)
-
-
-def _int_or_none(value: Any) -> int | None:
-    """A form's select or number: blank is None; junk is -1, which no row has (so: not found)."""
-    text = "" if value is None else str(value).strip()
-    if not text:
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        return -1
-
-
-def _int_list(value: Any) -> list[int]:
-    """Ticked checkboxes: one value is a string, several a list; junk is -1 (not found)."""
-    values = value if isinstance(value, list) else [value]
-    return [i for i in (_int_or_none(v) for v in values) if i is not None]
-
-
-def _done(path: str) -> Redirect:
-    # 303: the browser follows with GET (post-redirect-get); the request's commit covers redirects.
-    return Redirect(path=f"{path}?saved=1", status_code=303)
-
-
-def _page(name: str, context: dict[str, Any], *, status: int = 200) -> Template:
-    return Template(f"tenancy/{name}", context=context, status_code=status)
-
-
-# --- villages ---------------------------------------------------------------------------------
-
-def _villages_page(request: Request[Any, Any, Any], db: Session, *, editing: Village | None = None,
-                   values: dict[str, Any] | None = None, errors: dict[str, str] | None = None,
-                   status: int = 200) -> Template:
-    return _page("villages.html", {
-        "villages": service.list_villages(db), "editing": editing, "values": values or {}, "errors": errors or {},
-        "can_write": _can(request, Permission.STRUCTURE_WRITE), "saved": request.query_params.get("saved"),
-    }, status=status)
-
-
-@get("/admin/villages", opt=requires(Permission.STRUCTURE_READ), include_in_schema=False, sync_to_thread=True)
-def villages_page(request: Request[Any, Any, Any], db: Session) -> Template:
-    return _villages_page(request, db)
-
-
-@post("/admin/villages", opt=_probe(STRUCTURE_WRITE, {"name": "探针村", "code": "X1"}), include_in_schema=False,
-      sync_to_thread=True)
-def village_create_page(request: Request[Any, Any, Any], db: Session, data: Form) -> Response[Any]:
-    values = {"name": data.get("name", ""), "code": data.get("code", "")}
-    try:
-        service.do_create_village(db, **values)
-    except InvalidInput as refused:
-        return _villages_page(request, db, values=values, errors=refused.errors, status=400)
-    return _done("/admin/villages")
-
-
-@get("/admin/villages/{village_id:int}", opt=STRUCTURE_WRITE, include_in_schema=False, sync_to_thread=True)
-def village_edit_page(request: Request[Any, Any, Any], db: Session, village_id: int) -> Template:
-    village = policy.access_village(db, village_id)
-    return _villages_page(request, db, editing=village, values={"name": village.name, "code": village.code})
-
-
-@post("/admin/villages/{village_id:int}", opt=_probe(STRUCTURE_WRITE, {"name": "探针改名"}),
-      include_in_schema=False, sync_to_thread=True)
-def village_update_page(request: Request[Any, Any, Any], db: Session, village_id: int, data: Form) -> Response[Any]:
-    village = policy.access_village(db, village_id)
-    values = {"name": data.get("name", ""), "code": data.get("code", "")}
-    try:
-        service.do_update_village(db, village, **values)
-    except InvalidInput as refused:
-        return _villages_page(request, db, editing=policy.access_village(db, village_id), values=values,
-                              errors=refused.errors, status=400)
-    return _done("/admin/villages")
-
-
-# --- schools and classes ----------------------------------------------------------------------
-
-def _schools_context(request: Request[Any, Any, Any], db: Session, *, class_school_id: int | None = None,
-                     **extra: Any) -> dict[str, Any]:
-    schools = service.list_schools(db)
-    # All classes in one query: the school table counts them all, the class table may show one school's.
-    by_school: dict[int, list[SchoolClass]] = {}
-    for c in service.list_classes(db):
-        by_school.setdefault(c.school_id, []).append(c)
-    classes = [c for group in by_school.values() for c in group] if class_school_id is None \
-        else by_school.get(class_school_id, [])
-    context = {
-        "schools": schools, "school_names": {s.id: s.name for s in schools},
-        "villages": {v.id: v.name for v in service.list_villages(db)}, "classes": classes,
-        "classes_by_school": by_school, "class_school_id": class_school_id, "kinds": SCHOOL_KINDS,
-        "grade_names": service.GRADE_NAMES,
-        "grade_options": [(g, service.GRADE_NAMES[g]) for g in range(1, 10)],
-        "can_write": _can(request, Permission.STRUCTURE_WRITE), "saved": request.query_params.get("saved"),
-        "editing_school": None, "editing_class": None, "school_values": {}, "school_errors": {},
-        "class_values": {}, "class_errors": {}, "fragment": "",
-    }
-    return {**context, **extra}
-
-
-@get("/admin/schools", opt=requires(Permission.STRUCTURE_READ), include_in_schema=False, sync_to_thread=True)
-def schools_page(request: Request[Any, Any, Any], db: Session, school_id: int | None = None) -> Template:
-    if school_id is not None:
-        policy.access_school(db, school_id)
-    fragment = "classes" if request.headers.get("hx-request") else ""
-    response = _page("schools.html", _schools_context(request, db, class_school_id=school_id, fragment=fragment))
-    response.headers["Vary"] = "HX-Request"
-    return response
-
-
-def _school_form(data: dict[str, str]) -> dict[str, Any]:
-    return {"name": data.get("name", ""), "kind": data.get("kind", ""), "code": data.get("code", ""),
-            "village_id": _int_or_none(data.get("village_id"))}
-
-
-@post("/admin/schools", opt=_probe(STRUCTURE_WRITE, {"name": "探针学校", "kind": "primary",
-                                                    "village_id": "$village"}),
-      include_in_schema=False, sync_to_thread=True)
-def school_create_page(request: Request[Any, Any, Any], db: Session, data: Form) -> Response[Any]:
-    values = _school_form(data)
-    try:
-        service.do_create_school(db, **values)
-    except InvalidInput as refused:
-        return _page("schools.html", _schools_context(request, db, school_values=values,
-                                                      school_errors=refused.errors), status=400)
-    return _done("/admin/schools")
-
-
-@get("/admin/schools/{school_id:int}", opt=STRUCTURE_WRITE, include_in_schema=False, sync_to_thread=True)
-def school_edit_page(request: Request[Any, Any, Any], db: Session, school_id: int) -> Template:
-    school = policy.access_school(db, school_id)
-    values = {"name": school.name, "kind": school.kind, "code": school.code, "village_id": school.village_id}
-    return _page("schools.html", _schools_context(request, db, editing_school=school, school_values=values))
-
-
-@post("/admin/schools/{school_id:int}", opt=_probe(STRUCTURE_WRITE, {"name": "探针改名", "kind": "primary"}),
-      include_in_schema=False, sync_to_thread=True)
-def school_update_page(request: Request[Any, Any, Any], db: Session, school_id: int, data: Form) -> Response[Any]:
-    school = policy.access_school(db, school_id)
-    values = _school_form(data)
-    try:
-        service.do_update_school(db, school, **values)
-    except InvalidInput as refused:
-        return _page("schools.html", _schools_context(
-            request, db, editing_school=policy.access_school(db, school_id), school_values=values,
-            school_errors=refused.errors), status=400)
-    return _done("/admin/schools")
-
-
-def _class_form(data: dict[str, str]) -> dict[str, Any]:
-    return {"grade": _int_or_none(data.get("grade")), "name": data.get("name", ""),
-            "entry_year": _int_or_none(data.get("entry_year"))}
-
-
-@post("/admin/classes", opt=_probe(STRUCTURE_WRITE, {"school_id": "$school", "grade": "7", "name": "探针班",
-                                                    "entry_year": "2026"}),
-      include_in_schema=False, sync_to_thread=True)
-def class_create_page(request: Request[Any, Any, Any], db: Session, data: Form) -> Response[Any]:
-    school_id = _int_or_none(data.get("school_id"))
-    values = {"school_id": school_id, **_class_form(data)}
-    try:
-        if school_id is None:
-            raise InvalidInput({"school_id": "请选择学校。"})
-        service.do_create_class(db, **values)
-    except InvalidInput as refused:
-        return _page("schools.html", _schools_context(request, db, class_values=values,
-                                                      class_errors=refused.errors), status=400)
-    return _done("/admin/schools")
-
-
-@get("/admin/classes/{class_id:int}", opt=STRUCTURE_WRITE, include_in_schema=False, sync_to_thread=True)
-def class_edit_page(request: Request[Any, Any, Any], db: Session, class_id: int) -> Template:
-    school_class = policy.access_class(db, class_id)
-    values = {"school_id": school_class.school_id, "grade": school_class.grade, "name": school_class.name,
-              "entry_year": school_class.entry_year}
-    return _page("schools.html", _schools_context(request, db, editing_class=school_class, class_values=values))
-
-
-@post("/admin/classes/{class_id:int}", opt=_probe(STRUCTURE_WRITE, {"name": "探针班改名", "grade": "7",
-                                                                   "entry_year": "2026"}),
-      include_in_schema=False, sync_to_thread=True)
-def class_update_page(request: Request[Any, Any, Any], db: Session, class_id: int, data: Form) -> Response[Any]:
-    school_class = policy.access_class(db, class_id)
-    values = _class_form(data)
-    try:
-        service.do_update_class(db, school_class, **values)
-    except InvalidInput as refused:
-        editing = policy.access_class(db, class_id)
-        return _page("schools.html", _schools_context(
-            request, db, editing_class=editing, class_values={"school_id": editing.school_id, **values},
-            class_errors=refused.errors), status=400)
-    return _done("/admin/schools")
-
-
-# --- departments ------------------------------------------------------------------------------
-
-def _departments_page(request: Request[Any, Any, Any], db: Session, *, editing: Department | None = None,
-                      values: dict[str, Any] | None = None, errors: dict[str, str] | None = None,
-                      status: int = 200) -> Template:
-    return _page("departments.html", {
-        "departments": service.list_departments(db), "duties": {str(k): v for k, v in DUTY_LABELS.items()},
-        "editing": editing, "values": values or {}, "errors": errors or {},
-        "can_write": _can(request, Permission.STRUCTURE_WRITE), "saved": request.query_params.get("saved"),
-    }, status=status)
-
-
-@get("/admin/departments", opt=requires(Permission.STRUCTURE_READ), include_in_schema=False, sync_to_thread=True)
-def departments_page(request: Request[Any, Any, Any], db: Session) -> Template:
-    return _departments_page(request, db)
-
-
-@post("/admin/departments", opt=_probe(STRUCTURE_WRITE, {"duty_code": "youth_league", "name": "探针部门"}),
-      include_in_schema=False, sync_to_thread=True)
-def department_create_page(request: Request[Any, Any, Any], db: Session, data: Form) -> Response[Any]:
-    values = {"duty_code": data.get("duty_code", ""), "name": data.get("name", "")}
-    try:
-        service.do_create_department(db, **values)
-    except InvalidInput as refused:
-        return _departments_page(request, db, values=values, errors=refused.errors, status=400)
-    return _done("/admin/departments")
-
-
-@get("/admin/departments/{department_id:int}", opt=STRUCTURE_WRITE, include_in_schema=False, sync_to_thread=True)
-def department_edit_page(request: Request[Any, Any, Any], db: Session, department_id: int) -> Template:
-    department = policy.access_department(db, department_id)
-    return _departments_page(request, db, editing=department,
-                             values={"duty_code": department.duty_code, "name": department.name})
-
-
-@post("/admin/departments/{department_id:int}", opt=_probe(STRUCTURE_WRITE, {"name": "探针部门改名"}),
-      include_in_schema=False, sync_to_thread=True)
-def department_update_page(request: Request[Any, Any, Any], db: Session, department_id: int,
-                           data: Form) -> Response[Any]:
-    department = policy.access_department(db, department_id)
-    values = {"duty_code": data.get("duty_code", department.duty_code), "name": data.get("name", "")}
-    try:
-        service.do_update_department(db, department, **values)
-    except InvalidInput as refused:
-        return _departments_page(request, db, editing=policy.access_department(db, department_id),
-                                 values=values, errors=refused.errors, status=400)
-    return _done("/admin/departments")
+    return ImportOut(**excel.do_import_structure(db, data.file.read()))
 
 
 # --- people -----------------------------------------------------------------------------------
@@ -499,14 +262,20 @@ def _placement(data: dict[str, str]) -> dict[str, Any]:
     role = _role_or_none(data.get("role"))
     ids: dict[str, Any] = {}
     if role is not None and role.unit_kind == UnitKind.SCHOOL:
-        ids["school_id"] = _int_or_none(data.get("school_id"))
+        ids["school_id"] = form_int(data.get("school_id"))
         if role in CLASS_BOUND_ROLES:
-            ids["class_ids"] = _int_list(data.get("class_ids"))
+            ids["class_ids"] = _ints(data.get("class_ids"))
     elif role is not None and role.unit_kind == UnitKind.VILLAGE:
-        ids["village_id"] = _int_or_none(data.get("village_id"))
+        ids["village_id"] = form_int(data.get("village_id"))
     elif role is not None and role.unit_kind == UnitKind.DEPARTMENT:
-        ids["department_id"] = _int_or_none(data.get("department_id"))
+        ids["department_id"] = form_int(data.get("department_id"))
     return {"role": data.get("role", ""), "title": data.get("title", ""), **ids}
+
+
+def _ints(value: Any) -> list[int]:
+    """Ticked checkboxes: one value is a string, several a list; junk is -1 (not found)."""
+    values = value if isinstance(value, list) else [value]
+    return [i for i in (form_int(v) for v in values) if i is not None]
 
 
 def _units_context(db: Session) -> dict[str, Any]:
@@ -524,19 +293,17 @@ def _people_page(request: Request[Any, Any, Any], db: Session, *, values: dict[s
                  errors: dict[str, str] | None = None, status: int = 200, fragment: str = "") -> Template:
     values = values or {"role": Role.CLASS_TEACHER.value}
     context = {
-        "rows": [] if fragment else service.list_people(db), "values": values, "errors": errors or {},
-        "role": _role_or_none(values.get("role")), "can_write": _can(request, Permission.PEOPLE_WRITE),
-        "saved": request.query_params.get("saved"), "fragment": fragment, **_units_context(db),
+        "rows": [] if fragment and request.htmx else service.list_people(db), "values": values,
+        "errors": errors or {}, "role": _role_or_none(values.get("role")),
+        "can_write": _can(request, Permission.PEOPLE_WRITE), **_units_context(db),
     }
-    response = _page("people.html", context, status=status)
-    response.headers["Vary"] = "HX-Request"
-    return response
+    return _page(request, "people.html", context, status=status, fragment=fragment)
 
 
 @get("/admin/people", opt=requires(Permission.PEOPLE_READ), include_in_schema=False, sync_to_thread=True)
 def people_page(request: Request[Any, Any, Any], db: Session, role: str = "") -> Template:
     # htmx asks for the unit fields again when the role select changes (a fragment of this page).
-    if request.headers.get("hx-request") and role:
+    if role:
         return _people_page(request, db, values={"role": role}, fragment="units")
     return _people_page(request, db)
 
@@ -548,12 +315,9 @@ def people_page(request: Request[Any, Any, Any], db: Session, role: str = "") ->
 def person_create_page(request: Request[Any, Any, Any], db: Session, data: Form) -> Response[Any]:
     person = {k: data.get(k, "") for k in ("username", "display_name", "phone", "password")}
     placement = _placement(data)
-    try:
-        service.do_create_person_with_membership(db, **person, **placement)
-    except InvalidInput as refused:
-        values = {**person, **placement, "password": ""}  # a password is never sent back into a page
-        return _people_page(request, db, values=values, errors=refused.errors, status=400)
-    return _done("/admin/people")
+    shown = {**person, **placement, "password": ""}  # a password is never sent back into a page
+    return submit(lambda: service.do_create_person_with_membership(db, **person, **placement), done="/admin/people",
+                  refused=lambda errors: _people_page(request, db, values=shown, errors=errors, status=400))
 
 
 def _person_page(request: Request[Any, Any, Any], db: Session, user_id: int, *,
@@ -561,11 +325,11 @@ def _person_page(request: Request[Any, Any, Any], db: Session, user_id: int, *,
                  status: int = 200) -> Template:
     user = policy.access_user(db, user_id)
     values = values or {"role": Role.SUBJECT_TEACHER.value}
-    return _page("person.html", {
+    return _page(request, "person.html", {
         "person": user, "rows": service.list_people(db, user_id=user_id, active_only=False), "values": values,
         "errors": errors or {}, "role": _role_or_none(values.get("role")),
-        "can_write": _can(request, Permission.PEOPLE_WRITE), "saved": request.query_params.get("saved"),
-        "current_membership_id": actor_of(request).membership_id, "fragment": "", **_units_context(db),
+        "can_write": _can(request, Permission.PEOPLE_WRITE),
+        "current_membership_id": actor_of(request).membership_id, **_units_context(db),
     }, status=status)
 
 
@@ -579,37 +343,32 @@ def person_page(request: Request[Any, Any, Any], db: Session, user_id: int) -> T
                                                      "school_id": "$school"}),
       include_in_schema=False, sync_to_thread=True)
 def membership_create_page(request: Request[Any, Any, Any], db: Session, data: Form) -> Response[Any]:
-    user_id = _int_or_none(data.get("user_id")) or 0
+    user_id = form_int(data.get("user_id")) or 0
     user = policy.access_user(db, user_id)
     placement = _placement(data)
-    try:
-        service.do_add_membership(db, user=user, **placement)
-    except InvalidInput as refused:
-        return _person_page(request, db, user_id, values=placement, errors=refused.errors, status=400)
-    return _done(f"/admin/people/{user_id}")
+    return submit(lambda: service.do_add_membership(db, user=user, **placement), done=f"/admin/people/{user_id}",
+                  refused=lambda errors: _person_page(request, db, user_id, values=placement, errors=errors,
+                                                      status=400))
 
 
 @post("/admin/memberships/{membership_id:int}/deactivate", opt=_probe(PEOPLE_WRITE, {}), include_in_schema=False,
       sync_to_thread=True)
 def membership_deactivate_page(request: Request[Any, Any, Any], db: Session, membership_id: int) -> Response[Any]:
-    membership = policy.access_membership(db, membership_id)
+    membership = policy.access_membership(db, membership_id, for_write=True)
     user_id = membership.user_id
-    try:
-        service.do_deactivate_membership(db, membership)
-    except InvalidInput as refused:
-        return _person_page(request, db, user_id, errors=refused.errors, status=400)
-    return _done(f"/admin/people/{user_id}")
+    return submit(lambda: service.do_deactivate_membership(db, membership), done=f"/admin/people/{user_id}",
+                  refused=lambda errors: _person_page(request, db, user_id, errors=errors, status=400))
 
 
 # --- import -----------------------------------------------------------------------------------
 
 def _import_page(request: Request[Any, Any, Any], *, problems: list[excel.Problem] | None = None,
-                 message: str = "", status: int = 200) -> Template:
+                 message: str = "", errors_key: str = "", status: int = 200) -> Template:
     counts = {k: int(v) for k in ("villages", "schools", "classes", "people")
               if (v := request.query_params.get(k, "")).isdigit()}
-    return _page("import.html", {
+    return _page(request, "import.html", {
         "problems": problems or [], "message": message, "summary": excel.summary(counts) if counts else "",
-        "max_mb": excel.MAX_UPLOAD_BYTES // (1024 * 1024), "sheets": excel.SHEETS,
+        "max_mb": excel.MAX_UPLOAD_BYTES // (1024 * 1024), "sheets": excel.SHEETS, "errors_key": errors_key,
     }, status=status)
 
 
@@ -623,6 +382,19 @@ def import_template_page() -> Response[bytes]:
     return _template_response()
 
 
+ERROR_WORKBOOKS = "import-errors"
+
+
+@get("/admin/import/errors", opt=STRUCTURE_WRITE, include_in_schema=False, sync_to_thread=True)
+def import_errors_page(request: Request[Any, Any, Any], key: str) -> Response[bytes]:
+    """The clerk's own file back, each problem marked beside its row: fix it there and upload again."""
+    actor = actor_of(request)
+    if f"/{ERROR_WORKBOOKS}/" not in key:
+        raise not_found()
+    data = storage(request.app.state.settings).read(actor.township_id or 0, key)
+    return xlsx_download(data, "导入问题-请修改后重新上传.xlsx")
+
+
 @post("/admin/import", opt=_probe(STRUCTURE_WRITE, "xlsx"), request_max_body_size=UPLOAD_BODY_LIMIT,
       include_in_schema=False, sync_to_thread=True)
 def import_submit_page(request: Request[Any, Any, Any], db: Session, data: UploadForm) -> Response[Any]:
@@ -630,9 +402,13 @@ def import_submit_page(request: Request[Any, Any, Any], db: Session, data: Uploa
     upload = data.get("file")
     content = upload.file.read() if isinstance(upload, UploadFile) else b""
     try:
-        counts = excel.import_structure(db, content)
+        counts = excel.do_import_structure(db, content)
     except excel.ImportRejected as rejected:
-        return _import_page(request, problems=rejected.problems, message=str(rejected.detail), status=400)
+        marked = rejected.error_workbook()
+        key = (storage(request.app.state.settings).save(actor_of(request).township_id or 0, ERROR_WORKBOOKS,
+                                                        marked, ".xlsx") if marked else "")
+        return _import_page(request, problems=rejected.problems, message=str(rejected.detail), errors_key=key,
+                            status=400)
     except InvalidInput as refused:
         return _import_page(request, message="；".join(refused.errors.values()), status=400)
     query = "&".join(f"{k}={v}" for k, v in counts.items())
@@ -640,16 +416,10 @@ def import_submit_page(request: Request[Any, Any, Any], db: Session, data: Uploa
 
 
 routes = [
-    villages_api, village_create_api, village_api, village_update_api,
-    schools_api, school_create_api, school_api, school_update_api,
-    classes_api, class_create_api, class_api, class_update_api,
-    departments_api, department_create_api, department_api, department_update_api,
+    *routes_for(VILLAGES), *routes_for(SCHOOLS), *routes_for(CLASSES), *routes_for(DEPARTMENTS),
+    schools_page, classes_api,
     people_api, person_create_api, membership_create_api, membership_deactivate_api,
     import_template_api, import_api,
-    villages_page, village_create_page, village_edit_page, village_update_page,
-    schools_page, school_create_page, school_edit_page, school_update_page,
-    class_create_page, class_edit_page, class_update_page,
-    departments_page, department_create_page, department_edit_page, department_update_page,
     people_page, person_create_page, person_page, membership_create_page, membership_deactivate_page,
-    import_page, import_template_page, import_submit_page,
+    import_page, import_template_page, import_errors_page, import_submit_page,
 ]

@@ -9,18 +9,71 @@ default breaks the OpenAPI document).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
-from msgspec import UNSET, UnsetType
+from litestar.params import KwargDefinition
+from msgspec import UNSET, Meta, UnsetType
+from sqlalchemy import select
 
-from baoxue.tenants.tenancy.models import SCHOOL_KINDS, Department, School, SchoolClass, Village
-from baoxue.tenants.tenancy.service import PersonRow
+from baoxue.platform.labels import Entity, Field, names_from, numeric_ids
+from baoxue.platform.request_checks import Id, bounded
+from baoxue.platform.permissions import ROLE_LABELS
+from baoxue.tenants.tenancy.models import (
+    SCHOOL_KINDS, Department, Membership, School, SchoolClass, Township, User, Village,
+)
+from baoxue.tenants.tenancy.service import FIRST_ENTRY_YEAR, GRADE_NAMES, PersonRow
+
+# --- Chinese names of this concept's fields and records (baoxue.platform.labels) ---------------
+
+FIELDS: dict[str, Field | str] = {
+    "township_id": Field("乡镇", entity="townships"),
+    "county": "所属县",
+    "village_id": Field("村委会", entity="villages"),
+    "school_id": Field("学校", entity="schools"),
+    "class_id": Field("班级", entity="school_classes"),
+    "class_ids": Field("班级", entity="school_classes"),
+    "department_id": Field("部门", entity="departments"),
+    "kind": Field("学校类型", values=SCHOOL_KINDS),
+    "grade": Field("年级", values={g: name for g, name in enumerate(GRADE_NAMES) if name}),
+    "entry_year": "入学年份",
+    # What an import counted.
+    "import.villages": "村委会", "import.schools": "学校", "import.classes": "班级", "import.people": "人员",
+}
 
 
-def changes_of(patch: msgspec.Struct) -> dict[str, Any]:
-    """The fields a PATCH body actually carried."""
-    return {f: getattr(patch, f) for f in patch.__struct_fields__ if getattr(patch, f) is not UNSET}
+def _people_names(session: Any, ids: Any) -> dict[str, str]:
+    """Display names of people with a membership in this township (users are global)."""
+    wanted = numeric_ids(ids)
+    rows = session.execute(select(User.id, User.display_name).join(Membership, Membership.user_id == User.id)
+                           .where(User.id.in_(wanted)).distinct()) if wanted else []
+    return {str(user_id): name for user_id, name in rows}
+
+
+def _membership_names(session: Any, ids: Any) -> dict[str, str]:
+    """Names such as 张三（班主任）: whose role it is, and which."""
+    wanted = numeric_ids(ids)
+    rows = session.execute(select(Membership.id, User.display_name, Membership.role)
+                           .join(User, User.id == Membership.user_id)
+                           .where(Membership.id.in_(wanted))) if wanted else []
+    return {str(m_id): f"{name}（{ROLE_LABELS.get(role, role)}）" for m_id, name, role in rows}  # type: ignore[call-overload]
+
+
+ENTITIES: dict[str, Entity] = {
+    "townships": Entity("乡镇", names_from(Township, Township.name)),
+    "villages": Entity("村委会", names_from(Village, Village.name)),
+    "schools": Entity("学校", names_from(School, School.name)),
+    "school_classes": Entity("班级", names_from(SchoolClass, SchoolClass.name)),
+    "departments": Entity("部门", names_from(Department, Department.name)),
+    "users": Entity("人员", _people_names),
+    "memberships": Entity("身份", _membership_names),
+}
+
+
+# The bounds the services enforce, declared so that the API's description shows them (msgspec
+# checks them while decoding; the services still check everything, for forms and imports too).
+Grade = bounded(1, 9, description="全国统一年级：1–6 小学，7–9 初中")
+EntryYear = bounded(FIRST_ENTRY_YEAR, 9999)
 
 
 # --- villages ----------------------------------------------------------------------------------
@@ -54,14 +107,14 @@ class SchoolIn:
     name: str
     kind: str  # central_primary | primary | middle | nine_year
     code: str = ""
-    village_id: int | None = None
+    village_id: Id | None = None
 
 
 class SchoolPatch(msgspec.Struct):
     name: str | UnsetType = UNSET
     kind: str | UnsetType = UNSET
     code: str | UnsetType = UNSET
-    village_id: int | None | UnsetType = UNSET
+    village_id: Id | None | UnsetType = UNSET
 
 
 @dataclass
@@ -83,16 +136,16 @@ class SchoolOut:
 
 @dataclass
 class ClassIn:
-    school_id: int
-    grade: int  # 1..9, the national grade number
+    school_id: Id
+    grade: Grade
     name: str
-    entry_year: int
+    entry_year: EntryYear
 
 
 class ClassPatch(msgspec.Struct):
-    grade: int | UnsetType = UNSET
+    grade: Grade | UnsetType = UNSET
     name: str | UnsetType = UNSET
-    entry_year: int | UnsetType = UNSET
+    entry_year: EntryYear | UnsetType = UNSET
 
 
 @dataclass
@@ -142,11 +195,11 @@ class DepartmentOut:
 class _RoleIn:
     """A role and its unit: what every membership names."""
 
-    role: str
-    school_id: int | None = None
-    village_id: int | None = None
-    department_id: int | None = None
-    class_ids: list[int] = field(default_factory=list)  # a teacher's classes
+    role: Annotated[str, Meta(min_length=1), KwargDefinition(min_length=1)]
+    school_id: Id | None = None
+    village_id: Id | None = None
+    department_id: Id | None = None
+    class_ids: list[Id] = field(default_factory=list)  # a teacher's classes
     title: str = ""
 
 
@@ -164,7 +217,7 @@ class PersonIn(_RoleIn):
 class MembershipIn(_RoleIn):
     """Another role for a person who already works in this township."""
 
-    user_id: int
+    user_id: Id
 
 
 @dataclass

@@ -22,11 +22,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from baoxue.platform import audit
-from baoxue.platform.clock import clock
+from baoxue.platform.clock import clock, school_year
 from baoxue.platform.access import access
 from baoxue.platform.db import tenant_of
 from baoxue.platform.errors import InvalidInput
 from baoxue.platform.identity import hash_password, password_problem
+from baoxue.platform.text import normalise, text_refusal
 from baoxue.platform.permissions import CLASS_BOUND_ROLES, DUTY_LABELS, ROLE_LABELS, DutyCode, Role, UnitKind
 from baoxue.tenants.tenancy.events import Event
 from baoxue.tenants.tenancy.models import (
@@ -55,7 +56,7 @@ SCHOOL_FIELDS = ("name", "kind", "code", "village_id")
 CLASS_FIELDS = ("grade", "name", "entry_year")  # a class never moves to another school
 DEPARTMENT_FIELDS = ("duty_code", "name")
 
-_USERNAME = re.compile(r"^[A-Za-z0-9_.\-]{3,64}$")
+_USERNAME = re.compile(r"[A-Za-z0-9_.\-]{3,64}")
 _MOBILE = re.compile(r"^1\d{10}$")
 _LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}$")
 
@@ -193,11 +194,8 @@ def _classes_of(session: Session, membership_ids: list[int]) -> dict[int, list[t
 # --- pure validators (shared with the Excel import) --------------------------------------------
 
 def text_problem(value: str, *, label: str, max_length: int, required: bool = True) -> str | None:
-    if required and not value:
-        return f"{label}不能为空。"
-    if len(value) > max_length:
-        return f"{label}不能超过 {max_length} 个字。"
-    return None
+    """The platform's one text check: empty or invisible, control characters, length."""
+    return text_refusal(value, label=label, max_length=max_length, required=required)
 
 
 def kind_problem(kind: str) -> str | None:
@@ -206,27 +204,58 @@ def kind_problem(kind: str) -> str | None:
     return None
 
 
-def grade_problem(kind: str, grade: Any) -> str | None:
+def grade_problem(kind: str, grade: Any, *, name: str = "") -> str | None:
+    """The grade a class of a school of `kind` may have; with `name`, also whether the name agrees.
+
+    A name that says a grade ("七年级（1）班", "七（1）班", "初一（2）班", "7年级1班") must say
+    this one; a name without one ("火箭班") says nothing about it.
+    """
     if not isinstance(grade, int) or isinstance(grade, bool) or not 1 <= grade <= 9:
         return "年级应为 1 到 9 的整数（一年级到九年级）。"
     allowed = SCHOOL_GRADES.get(kind)
     if allowed is not None and grade not in allowed:
         return (f"{SCHOOL_KINDS[kind]}只有{GRADE_NAMES[allowed[0]]}到{GRADE_NAMES[allowed[-1]]}，"
                 f"不能设{GRADE_NAMES[grade]}。")
+    numerals = "一二三四五六七八九"
+    said = {numerals.index(m) + 1 for m in re.findall(rf"([{numerals}])年级", name)}
+    said |= {int(m) for m in re.findall(r"(?<!\d)([1-9])年级", name)}
+    said |= {numerals.index(m) + 7 for m in re.findall(r"初([一二三])", name)}
+    if leading := re.match(rf"([{numerals}1-9])[（(]", name):
+        said.add(int(leading.group(1)) if leading.group(1).isdigit() else numerals.index(leading.group(1)) + 1)
+    if said - {grade}:
+        wrong = GRADE_NAMES[min(said - {grade})]
+        return f"班级名称“{name}”是{wrong}的，与所选年级（{GRADE_NAMES[grade]}）不一致，请改正其中之一。"
     return None
 
 
-def entry_year_problem(year: Any) -> str | None:
+def entry_year_problem(year: Any, *, grade: Any = None, kind: str = "") -> str | None:
+    """A plausible entry year; with `grade`, the one a class of that grade has this school year.
+
+    China's school year starts on 1 September. A class counts its entry from the first grade of
+    its stage: a 2026–2027 七年级 entered (junior middle school) in 2026, an 八年级 in 2025, a
+    三年级 (primary) in 2024. A nine-year school may also count a 7–9 class from its 一年级.
+    """
     last = clock.today().year + 1
     if not isinstance(year, int) or isinstance(year, bool) or not FIRST_ENTRY_YEAR <= year <= last:
         return f"入学年份应为 {FIRST_ENTRY_YEAR} 到 {last} 之间的四位年份。"
-    return None
+    if not isinstance(grade, int) or isinstance(grade, bool) or not 1 <= grade <= 9:
+        return None
+    this_year = school_year()
+    stage_start = 7 if grade >= 7 else 1
+    expected = [this_year - (grade - stage_start)]
+    if kind == "nine_year" and stage_start == 7:
+        expected.append(this_year - (grade - 1))
+    if year in expected:
+        return None
+    years = "或 ".join(f"{y} 年" for y in expected)
+    return (f"{this_year}–{this_year + 1} 学年的{GRADE_NAMES[grade]}应是 {years}入学的，"
+            f"与入学年份 {year} 年不一致，请改正年级或入学年份。")
 
 
 def username_problem(username: str) -> str | None:
     if not username:
         return "用户名不能为空。"
-    if not _USERNAME.match(username):
+    if not _USERNAME.fullmatch(username):
         return "用户名只能由字母、数字、下划线、点和连字符组成，长度 3 到 64 个字符。"
     return None
 
@@ -253,7 +282,7 @@ def username_taken(session: Session, usernames: Iterable[str]) -> set[str]:
 # --- small helpers for writes ------------------------------------------------------------------
 
 def _clean(value: Any) -> str:
-    return "" if value is None else str(value).strip()
+    return normalise(value)
 
 
 def _raise_if(errors: dict[str, str]) -> None:
@@ -403,10 +432,22 @@ def _class_errors(session: Session, school: School, values: dict[str, Any],
         errors["name"] = problem
     if problem := entry_year_problem(values["entry_year"]):
         errors["entry_year"] = problem
+    # Whether grade, name and entry year agree is asked of what this write sets: a class that only
+    # went out of date when the school year turned can still be renamed.
+    changed = {k for k in CLASS_FIELDS if existing is None or getattr(existing, k) != values[k]}
+    if "grade" not in errors and "name" not in errors and changed & {"grade", "name"}:
+        if problem := grade_problem(school.kind, values["grade"], name=values["name"]):
+            errors["name" if "name" in changed else "grade"] = problem
+    if "grade" not in errors and "entry_year" not in errors and changed & {"grade", "entry_year"}:
+        if problem := entry_year_problem(values["entry_year"], grade=values["grade"], kind=school.kind):
+            errors["entry_year" if "entry_year" in changed else "grade"] = problem
     return errors
 
 
-def do_create_class(session: Session, *, school_id: int, grade: int, name: str, entry_year: int) -> SchoolClass:
+def do_create_class(session: Session, *, school_id: int | None, grade: int | None, name: str,
+                    entry_year: int | None) -> SchoolClass:
+    if school_id is None:
+        raise InvalidInput({"school_id": "请选择学校。"})
     school = access(session, School, school_id)
     values = {"grade": grade, "name": _clean(name), "entry_year": entry_year}
     _raise_if(_class_errors(session, school, values, None))
@@ -610,7 +651,13 @@ def _given_units(school_id: int | None, village_id: int | None, department_id: i
 def do_add_membership(session: Session, *, user: User, role: str | Role, school_id: int | None = None,
                       village_id: int | None = None, department_id: int | None = None,
                       class_ids: list[int] | None = None, title: str = "") -> Membership:
-    """Give a person a role in a unit of this township (a teacher names the classes they teach)."""
+    """Give a person a role in a unit of this township (a teacher names the classes they teach).
+
+    Nobody grants or widens their own roles: another administrator must, and the grant is on
+    the record (and, for roles that read children's personal data, on the leader's home page).
+    """
+    if user.id == tenant_of(session).user_id:
+        raise InvalidInput({"user_id": "不能给自己增加身份，请由本乡镇另一位管理员办理。"})
     given = _given_units(school_id, village_id, department_id, class_ids)
     units = _resolve_units(session, **given)
     parsed, title = _parse_role(role), _clean(title)

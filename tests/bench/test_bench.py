@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -58,3 +59,116 @@ def test_scope_listener_cost(db_session: Any, townships: dict[str, int], demo: A
         base = _median_seconds(lambda: unscoped.scalars(query).all())
     subject = _median_seconds(lambda: scoped.scalars(query).all())
     _record("scope_listener", "unscoped select of 50 students", base, "scoped select", subject)
+
+
+# --- load: a real server, 20 clients at once ---------------------------------------------------
+
+CLIENTS = 20
+REQUESTS_PER_CLIENT = 10  # 200 requests a path ...
+PATH_DEADLINE_S = 60  # ... or this long, whichever comes first
+SERVER_PROCESSES = 2
+
+
+def _percentile(samples: list[float], p: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+@contextmanager
+def _server(processes: int) -> Iterator[str]:
+    """`baoxue run` in its own process group, on a free port of 127.0.0.1, with the test run's env."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    exe = Path(sys.executable).with_name("baoxue")
+    proc = subprocess.Popen([str(exe), "run", "--host", "127.0.0.1", "--port", str(port), "--workers", str(processes)],
+                            env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, "baoxue run exited"
+            try:
+                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "baoxue run did not answer /health within 60 s"
+            time.sleep(0.2)
+        yield base
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)  # the server and its worker processes, which we started
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+
+
+def _signed_in_cookies(base: str, username: str) -> dict[str, str]:
+    import httpx
+
+    with httpx.Client(base_url=base) as c:
+        c.get("/login")
+        r = c.post("/login", data={"username": username, "password": "baoxue2026", "next": "/",
+                                   "_csrf_token": c.cookies.get("csrftoken", "")})
+        assert r.status_code in (302, 303), r.text[:300]
+        return dict(c.cookies)
+
+
+def _load(base: str, path: str, cookies: dict[str, str]) -> list[float]:
+    """CLIENTS clients, each with its own connection, asking for `path` in a loop; the latencies."""
+    import threading
+
+    import httpx
+
+    latencies: list[float] = []
+    failures: list[str] = []
+    lock = threading.Lock()
+    deadline = time.monotonic() + PATH_DEADLINE_S
+    start = threading.Barrier(CLIENTS)
+
+    def client() -> None:
+        with httpx.Client(base_url=base, cookies=cookies, timeout=30) as c:
+            c.get(path)  # connect and warm up before the clock starts
+            start.wait()
+            for _ in range(REQUESTS_PER_CLIENT):
+                if time.monotonic() > deadline:
+                    return
+                began = time.perf_counter()
+                r = c.get(path)
+                elapsed = time.perf_counter() - began
+                with lock:
+                    latencies.append(elapsed)
+                    if r.status_code != 200:
+                        failures.append(f"{path}: {r.status_code}")
+
+    threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not failures, failures[:5]
+    return latencies
+
+
+def test_twenty_clients_on_the_dashboard_and_the_student_list_against_health(demo: Any) -> None:
+    """p50 and p95 under 20 concurrent clients, as ratios to /health under the same load."""
+    with _server(SERVER_PROCESSES) as base:
+        cookies = _signed_in_cookies(base, "bd_leader")
+        health = _load(base, "/health", {})
+        for name, path in (("dashboard", "/"), ("student_list", "/students")):
+            subject = _load(base, path, cookies)
+            for p in (50, 95):
+                _record(f"load_{CLIENTS}_clients_{name}_p{p}", f"GET /health p{p}", _percentile(health, p),
+                        f"GET {path} p{p} ({len(subject)} requests, {SERVER_PROCESSES} server processes)",
+                        _percentile(subject, p))

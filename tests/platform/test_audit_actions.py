@@ -8,6 +8,7 @@ action cannot land without showing what it audits.
 from __future__ import annotations
 
 import importlib
+import io
 import inspect
 import pkgutil
 import secrets
@@ -22,6 +23,7 @@ from baoxue.platform.audit import AuditEvent
 from baoxue.platform.concepts import all_concepts, all_events
 from baoxue.platform.db import TenantContext, cross_township_session, new_session, set_tenant
 from baoxue.platform.events import Event as PlatformEvent
+from baoxue.platform.clock import school_year
 from baoxue.platform.scoping import Scope
 
 PASSWORD = "Audit2026x"
@@ -105,7 +107,8 @@ def _recipes() -> dict[str, tuple[Callable[[World], Any], str]]:
 
     def new_class(w: World) -> None:
         middle = w.session.scalar(select(School.id).where(School.kind == "middle"))
-        tenancy.do_create_class(w.session, school_id=middle, grade=7, name=f"七年级（审{u()}）班", entry_year=2026)
+        tenancy.do_create_class(w.session, school_id=middle, grade=7, name=f"七年级（审{u()}）班",
+                                entry_year=school_year())
 
     def new_department(w: World) -> None:
         # Every duty exists in the demo: free one inside this (rolled back) transaction first.
@@ -119,6 +122,17 @@ def _recipes() -> dict[str, tuple[Callable[[World], Any], str]]:
 
     def new_person(w: World) -> User:
         return tenancy.do_create_person(w.session, username=f"audit_{u()}", display_name="甲", password=PASSWORD)
+
+    def import_villages(w: World) -> None:
+        from openpyxl import load_workbook
+
+        from baoxue.tenants.tenancy import excel
+
+        book = load_workbook(io.BytesIO(excel.build_template()))
+        book["村委会"].append([f"导入村{u()}", None])
+        out = io.BytesIO()
+        book.save(out)
+        excel.do_import_structure(w.session, out.getvalue())
 
     def deactivate(w: World) -> None:
         membership = w.session.scalars(select(Membership).join(User, User.id == Membership.user_id)
@@ -153,6 +167,7 @@ def _recipes() -> dict[str, tuple[Callable[[World], Any], str]]:
             w.session, username=f"audit_{u()}", display_name="丙", password=PASSWORD, role="leader"),
             Tenancy.MEMBERSHIP_ADDED),
         "service.do_deactivate_membership": (deactivate, Tenancy.MEMBERSHIP_DEACTIVATED),
+        "excel.do_import_structure": (import_villages, Tenancy.IMPORT_COMPLETED),
         "townships.do_create_township": (lambda w: townships.do_create_township(
             name="审计镇", code=f"AUD-{u()}", county="某县", admin_username=f"audit_{u()}", admin_name="丁",
             admin_password=PASSWORD, settings=w.settings), Tenancy.TOWNSHIP_CREATED),

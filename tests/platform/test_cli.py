@@ -2,6 +2,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from click.testing import CliRunner
 
@@ -53,3 +54,28 @@ def test_production_with_default_secret_is_refused_with_a_clear_message(tmp_path
 def test_worker_without_redis_says_why(tmp_path: Path) -> None:
     result = _baoxue("worker", env={"BAOXUE_REDIS_URL": "", "BAOXUE_DATA_DIR": str(tmp_path)})
     assert result.returncode != 0 and "BAOXUE_REDIS_URL" in result.stderr
+
+
+def test_run_serves_with_several_processes_when_asked(monkeypatch: Any) -> None:
+    import uvicorn
+
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append({"app": app, **kw}))
+    assert CliRunner().invoke(main, ["run", "--workers", "4"]).exit_code == 0
+    assert calls[-1]["workers"] == 4 and calls[-1]["factory"] and calls[-1]["app"] == "baoxue.platform.app:create_app"
+    assert CliRunner().invoke(main, ["run"], env={"BAOXUE_WEB_WORKERS": "3"}).exit_code == 0
+    assert calls[-1]["workers"] == 3
+    assert CliRunner().invoke(main, ["run"], env={"BAOXUE_WEB_WORKERS": ""}).exit_code == 0
+    assert calls[-1]["workers"] == 1
+    refused = CliRunner().invoke(main, ["run", "--reload", "--workers", "2"])
+    assert refused.exit_code != 0 and "--reload" in refused.output
+
+
+def test_the_production_start_runs_more_than_one_web_process() -> None:
+    import re
+
+    compose = (ROOT / "compose.yaml").read_text()
+    web = compose[compose.index("\n  web:"):compose.index("\n  worker:")]
+    workers = re.search(r'"--workers", "\$\{BAOXUE_WEB_WORKERS:-(\d+)\}"', web)
+    assert workers is not None and int(workers.group(1)) > 1, web
+    assert "--workers" in (ROOT / "README.md").read_text()

@@ -48,8 +48,8 @@ def test_validation_error_names_the_field(client: Any) -> None:
     r = client.post("/api/auth/token", json={"username": "bd_leader"})
     assert r.status_code == 400
     body = r.json()
-    assert body["errors"][0]["field"] == "password"
-    assert "password" in body["errors"][0]["message"]
+    assert body["errors"][0]["field"] == "password"  # the code, for programs
+    assert "密码" in body["errors"][0]["message"]  # the label, for people (baoxue.platform.labels)
 
 
 def test_malformed_json_is_a_400_not_a_500(client: Any) -> None:
@@ -77,3 +77,72 @@ def test_openapi_document_and_its_page(client: Any) -> None:
     assert doc.status_code == 200 and "/api/students" in doc.json()["paths"]
     page = client.get("/schema")
     assert page.status_code == 200 and "/api/students" in page.text and "cdn" not in page.text.lower()
+
+
+# --- outages ----------------------------------------------------------------------------------
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def outage_client(demo: Any) -> Iterator[TestClient[Any]]:
+    """The app with its database gone: a URL whose port nothing listens on."""
+    from dataclasses import replace
+
+    from baoxue.platform.app import create_app
+
+    gone = replace(demo, database_url=f"postgresql+psycopg://x@127.0.0.1:{_closed_port()}/x?connect_timeout=2")
+    with TestClient(create_app(gone), base_url="http://testserver.local") as c:
+        yield c
+
+
+def _is_outage(r: Any) -> None:
+    assert r.status_code == 503, r.text
+    assert int(r.headers["retry-after"]) > 0
+    assert "Traceback" not in r.text
+
+
+def test_database_down_is_a_503_problem_for_the_api(outage_client: TestClient[Any]) -> None:
+    for r in (outage_client.get("/api/me", headers={"Authorization": "Bearer some-token"}),
+              outage_client.post("/api/auth/token", json={"username": "bd_admin", "password": "baoxue2026"})):
+        _is_outage(r)
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert r.json()["status"] == 503 and "数据库" in r.json()["detail"]
+
+
+def test_database_down_is_a_chinese_503_page(outage_client: TestClient[Any]) -> None:
+    outage_client.cookies.set("baoxue_session", "a-session-secret")
+    try:
+        r = outage_client.get("/students")
+    finally:
+        outage_client.cookies.clear()
+    _is_outage(r)
+    assert "text/html" in r.headers["content-type"] and "服务暂不可用" in r.text
+
+
+@pytest.mark.postgres_only
+def test_the_app_recovers_by_itself_when_the_database_returns(demo: Any) -> None:
+    """A proxy in front of the shared PostgreSQL goes down and comes back; the app follows it."""
+    from dataclasses import replace
+
+    from sqlalchemy.engine import make_url
+
+    from baoxue.platform.app import create_app
+    from tests.platform.tcp_proxy import TcpProxy
+
+    url = make_url(demo.effective_database_url)
+    with TcpProxy(url.host or "127.0.0.1", url.port or 5432) as proxy:
+        settings = replace(demo, database_url=url.set(host="127.0.0.1", port=proxy.port).render_as_string(
+            hide_password=False))
+        with TestClient(create_app(settings), base_url="http://testserver.local") as c:
+            login = {"username": "bd_leader", "password": "baoxue2026"}
+            assert c.post("/api/auth/token", json=login).status_code == 201
+            proxy.stop()
+            _is_outage(c.post("/api/auth/token", json=login))
+            proxy.start()
+            assert c.post("/api/auth/token", json=login).status_code == 201

@@ -40,6 +40,13 @@ def browser(app: Any) -> Any:
         yield c
 
 
+def session_csrf(c: TestClient[Any]) -> str:
+    """The CSRF token a signed-in person's pages carry (their session's), read as a form has it."""
+    found = re.search(r'name="_csrf_token" value="([^"]+)"', c.get("/password").text)
+    assert found, "no CSRF token on the page"
+    return found.group(1)
+
+
 def page_login(c: TestClient[Any], username: str, password: str, next_path: str = "/") -> Any:
     c.get("/login")
     token = c.cookies.get("csrftoken")
@@ -190,3 +197,124 @@ def test_password_page_reports_by_field_and_changes_on_success(browser: Any, fre
     assert ok.status_code == 200 and "密码已修改" in ok.text
     browser.cookies.clear()
     assert page_login(browser, fresh_user["username"], "newpass2026y").status_code in (302, 303)
+
+
+# --- enumeration, races, throttling -----------------------------------------------------------------
+
+def from_addresses(app: Any) -> Any:
+    """The app behind a proxy whose X-Forwarded-For is trusted (as uvicorn does for its proxy).
+
+    Every TestClient request comes from "testclient"; tests of the per-address throttle give
+    each client an address of its own instead, and charge nothing to the suite's shared one.
+    """
+    from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+    return ProxyHeadersMiddleware(app, trusted_hosts="*")
+
+
+def _address() -> str:
+    return f"10.{secrets.randbelow(250)}.{secrets.randbelow(250)}.{secrets.randbelow(250) + 1}"
+
+
+@pytest.fixture
+def proxied(app: Any) -> Any:
+    with TestClient(from_addresses(app), base_url="http://testserver.local") as c:
+        yield c
+
+
+def _token_attempt(client: Any, username: str, password: str, ip: str) -> Any:
+    return client.post("/api/auth/token", json={"username": username, "password": password},
+                       headers={"X-Forwarded-For": ip})
+
+
+def test_unknown_and_real_usernames_answer_alike_after_repeated_failures(proxied: Any, fresh_user: dict[str, Any],
+                                                                         demo: Any) -> None:
+    unknown = f"nobody_{secrets.token_hex(4)}"
+    answers: dict[str, list[tuple[int, str]]] = {}
+    for name in (fresh_user["username"], unknown):
+        answers[name] = []
+        ip = _address()
+        for _ in range(demo.login_max_failures + 2):
+            r = _token_attempt(proxied, name, "nope-nope-1", ip)
+            answers[name].append((r.status_code, r.json()["detail"]))
+    assert answers[fresh_user["username"]] == answers[unknown]
+    assert "锁定" in answers[unknown][-1][1]
+    clock.freeze(clock.now() + timedelta(minutes=demo.login_lockout_minutes + 1))
+    try:
+        for name in (fresh_user["username"], unknown):
+            assert "锁定" not in _token_attempt(proxied, name, "nope-nope-1", _address()).json()["detail"]
+    finally:
+        clock.unfreeze()
+
+
+def test_unknown_usernames_are_counted_by_a_keyed_hash_never_by_name(proxied: Any, demo: Any) -> None:
+    from baoxue.platform.throttle import LoginThrottle
+
+    unknown = f"secret_name_{secrets.token_hex(4)}"
+    _token_attempt(proxied, unknown, "nope-nope-1", _address())
+    with cross_township_session("tests: throttle rows", demo) as s:
+        keys = s.scalars(select(LoginThrottle.key)).all()
+    assert keys and not any(unknown in k for k in keys)
+
+
+def test_parallel_wrong_passwords_lock_the_account_and_are_not_all_checked(
+        app: Any, fresh_user: dict[str, Any], demo: Any, monkeypatch: Any) -> None:
+    import threading
+
+    from baoxue.platform import identity
+
+    checks = []
+    real_verify = identity.verify_password
+
+    def counting_verify(password_hash: str, password: str) -> bool:
+        checks.append(1)
+        return real_verify(password_hash, password)
+
+    monkeypatch.setattr(identity, "verify_password", counting_verify)
+    start = threading.Barrier(20, timeout=30)
+    answers: list[int] = []
+
+    def attempt() -> None:
+        # No `with`: the app is started already; twenty lifespans at once would only slow this.
+        c = TestClient(from_addresses(app), base_url="http://testserver.local")
+        ip = _address()
+        start.wait()
+        answers.append(_token_attempt(c, fresh_user["username"], "wrong-password-1", ip).status_code)
+
+    threads = [threading.Thread(target=attempt) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert answers == [401] * 20
+    assert len(checks) <= demo.login_max_failures
+    r = _token_attempt(TestClient(from_addresses(app), base_url="http://testserver.local"), fresh_user["username"],
+                       PASSWORD, _address())
+    assert r.status_code == 401 and "锁定" in r.json()["detail"]
+
+
+def test_one_address_cannot_try_many_accounts(proxied: Any, demo: Any) -> None:
+    ip = _address()
+    for i in range(demo.login_address_max_failures):
+        r = _token_attempt(proxied, f"spray_{i}_{secrets.token_hex(3)}", "nope-nope-1", ip)
+        assert r.status_code == 401, r.text
+    r = _token_attempt(proxied, "bd_leader", "baoxue2026", ip)
+    assert r.status_code == 429 and r.json()["detail"].startswith("请求过于频繁")
+    assert int(r.headers["retry-after"]) > 0
+    assert _token_attempt(proxied, "bd_leader", "baoxue2026", _address()).status_code == 201
+    with cross_township_session("tests: read audit", demo) as s:
+        assert s.scalar(select(AuditEvent.id).where(AuditEvent.event == "identity:login:throttled",
+                                                    AuditEvent.ip == ip)) is not None
+    clock.freeze(clock.now() + timedelta(minutes=demo.login_address_window_minutes + 1))
+    try:
+        assert _token_attempt(proxied, "bd_leader", "baoxue2026", ip).status_code == 201
+    finally:
+        clock.unfreeze()
+
+
+def test_the_page_login_is_throttled_too(proxied: Any, demo: Any) -> None:
+    proxied.headers["X-Forwarded-For"] = _address()
+    for i in range(demo.login_address_max_failures):
+        assert page_login(proxied, f"spray_{i}_{secrets.token_hex(3)}", "nope-nope-1").status_code == 400
+    r = page_login(proxied, "bd_leader", "baoxue2026")
+    assert r.status_code == 429 and "请求过于频繁" in r.text and int(r.headers["retry-after"]) > 0

@@ -12,8 +12,16 @@ from baoxue.platform.rls import APP_ROLE
 
 pytestmark = pytest.mark.postgres_only
 
-TOWNSHIP_TABLES = ("villages", "schools", "school_classes", "departments", "students", "memberships",
-                   "membership_classes", "figure_snapshots", "enrolment_counts", "job_runs")
+def _township_tables() -> list[str]:
+    from baoxue.platform.concepts import import_all_models
+    from baoxue.platform.db import Base
+
+    import_all_models()
+    return sorted(name for name, table in Base.metadata.tables.items() if "township_id" in table.c
+                  and name != "audit_events")
+
+
+TOWNSHIP_TABLES = _township_tables()
 
 
 def _raw(settings: Any, township_id: int | None, sql: str, **params: Any) -> list[Any]:

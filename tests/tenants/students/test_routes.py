@@ -81,4 +81,105 @@ def test_htmx_search_returns_only_the_rows(app: Any) -> None:
         assert full.status_code == 200 and "<html" in full.text
         fragment = browser.get("/students?q=张", headers={"HX-Request": "true"})
         assert fragment.status_code == 200 and fragment.headers["vary"] == "HX-Request"
-        assert "<html" not in fragment.text and fragment.text.strip().startswith('<tbody id="student-rows">')
+        assert "<html" not in fragment.text and fragment.text.strip().startswith('<div id="student-results">')
+        assert 'id="student-rows"' in fragment.text  # the count, the rows and the pager: all the search changes
+
+
+# --- the list: pages, filters, class names, number searches ----------------------------------------
+
+def _numbers_of(settings: Any, student_id: int) -> tuple[str, str]:
+    from baoxue.tenants.students.models import Student
+
+    with cross_township_session("tests: a student's numbers", settings) as s:
+        student = s.get(Student, student_id)
+        return student.id_number, student.student_number
+
+
+def _filter_form(html: str) -> Any:
+    from tests.pages import parse
+
+    return next(f for f in parse(html).forms if f.action == "/students")
+
+
+def test_a_page_past_the_end_shows_the_last_page(signed_in: Any) -> None:
+    from tests.pages import visible_text
+
+    leader = signed_in("bd_leader")
+    first = visible_text(leader.get("/students").text)
+    pages = int(first.split("第 1 / ")[1].split(" ")[0])
+    last = leader.get("/students?page=9999")
+    assert last.status_code == 200
+    text = visible_text(last.text)
+    assert f"第 {pages} / {pages} 页" in text and "9999" not in text and "没有找到学生" not in text
+
+
+def test_a_village_cadre_sees_the_class_of_their_residents_but_not_the_classes(persona: Any,
+                                                                               signed_in: Any) -> None:
+    cadre = persona("bd_village1")
+    rows = cadre.get("/api/students").json()
+    assert rows and all(r["class_name"] for r in rows if r["class_id"])
+    # The class policy is unchanged: a village reads no class itself.
+    assert cadre.get("/api/classes").json() == []
+    assert cadre.get(f"/api/classes/{rows[0]['class_id']}").status_code == 404
+    page = signed_in("bd_village1").get("/students")
+    assert rows[0]["class_name"] in page.text
+    assert {o for o in _filter_form(page.text).selects["class_id"] if o}  # and may filter by it
+    detail = signed_in("bd_village1").get(f"/students/{rows[0]['id']}")
+    assert rows[0]["class_name"] in detail.text
+
+
+def test_the_list_filters_by_class_grade_and_status(persona: Any, signed_in: Any) -> None:
+    leader = persona("bd_leader")
+    seventh = leader.get("/api/students?grade=7").json()
+    assert seventh and all(r["class_name"].startswith("七年级") for r in seventh)
+    one_class = leader.get(f"/api/students?class_id={seventh[0]['class_id']}").json()
+    assert {r["class_id"] for r in one_class} == {seventh[0]["class_id"]}
+    assert leader.get("/api/students?status=15").json() == []  # 下落不明: no demo child
+    assert leader.get("/api/students?status=01").json()
+    form = _filter_form(signed_in("bd_leader").get("/students").text)
+    assert {"school_id", "grade", "class_id", "status"} <= set(form.selects)
+    live = signed_in("bd_leader").get("/students?grade=7&status=01", headers={"HX-Request": "true"})
+    assert live.status_code == 200 and "七年级" in live.text and "八年级" not in live.text
+
+
+def test_the_pager_keeps_the_filters(signed_in: Any) -> None:
+    from tests.pages import parse
+
+    page = signed_in("bd_leader").get("/students?grade=7")
+    next_links = [href for href in parse(page.text).links if "page=2" in href]
+    assert next_links and all("grade=7" in href for href in next_links)
+
+
+def test_a_name_search_is_not_a_pattern(persona: Any) -> None:
+    assert persona("bd_leader").get("/api/students?q=%25").json() == []
+
+
+def test_without_personal_access_an_id_number_finds_nothing_and_says_why(persona: Any, signed_in: Any,
+                                                                        demo: Any) -> None:
+    """A masked ID plus exact-match searches would give the number away: roles that may not read it
+    (a subject teacher, the administrator) cannot search by it."""
+    from tests.pages import visible_text
+
+    subject = persona("bd_mid_subject")
+    student = subject.get("/api/students").json()[0]
+    id_number, student_number = _numbers_of(demo, student["id"])
+    for who in ("bd_mid_subject", "bd_admin"):
+        for q in (id_number, student_number, id_number[:10], id_number.lower()):
+            assert persona(who).get(f"/api/students?q={q}").json() == [], (who, q)
+        page = signed_in(who).get(f"/students?q={id_number}")
+        assert student["name"] not in visible_text(page.text).split("没有找到学生")[0].split("查询")[-1]
+        assert "需要“查看学生完整信息”的权限" in visible_text(page.text)
+
+
+def test_with_personal_access_a_whole_number_finds_the_child_and_is_audited(persona: Any, demo: Any) -> None:
+    teacher = persona("bd_mid_teacher")
+    student = teacher.get("/api/students").json()[0]
+    id_number, student_number = _numbers_of(demo, student["id"])
+    for q in (id_number, student_number):
+        r = teacher.get(f"/api/students?q={q}")
+        assert [s["id"] for s in r.json()] == [student["id"]]
+        (event,) = _audit(demo, r.headers["x-request-id"])
+        assert event.event == "students:student:personal_searched" and event.entity_id == str(student["id"])
+        assert q not in str(event.changes) and event.changes["matches"] == 1
+    partial = teacher.get(f"/api/students?q={id_number[:12]}")
+    assert partial.json() == [] and _audit(demo, partial.headers["x-request-id"]) == []

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from baoxue.platform.clock import school_year
 from baoxue.platform.db import cross_township_session
 from baoxue.platform.identity import verify_password
 from baoxue.platform.permissions import DutyCode, Role
@@ -94,7 +95,7 @@ def test_classes_follow_the_school_year(s):
         grade = school_class.grade
         assert grade in ((7, 8, 9) if kind == "middle" else (1, 2, 3, 4, 5, 6))
         first_grade = 7 if kind == "middle" else 1
-        assert school_class.entry_year == 2026 - (grade - first_grade)
+        assert school_class.entry_year == school_year() - (grade - first_grade)
         assert re.fullmatch(f"{grade_names[grade - 1]}年级（[1-9]）班", school_class.name)
         assert 30 <= sizes[school_class.id] <= 50
     per_grade = Counter((c.school_id, c.grade) for c, _ in rows)
@@ -122,7 +123,7 @@ def test_students_are_plausible_and_consistent(s):
         assert school_class.school_id == st.school_id
         assert schools[st.school_id] == st.township_id == villages[st.residence_village_id]
         # Born September to August, six years before the grade's first September.
-        year = 2026 - 6 - school_class.grade
+        year = school_year() - 6 - school_class.grade
         assert date(year, 9, 1) <= st.birth_date <= date(year + 1, 8, 31)
         assert st.left_behind in (0, 1, 2)
         assert re.fullmatch(r"1[358]\d{9}", st.guardian_phone)

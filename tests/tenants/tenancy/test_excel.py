@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+import html
+import re
 from io import BytesIO
 from typing import Any
 
@@ -11,6 +13,7 @@ from openpyxl import Workbook, load_workbook
 from sqlalchemy import event
 
 from baoxue.platform.errors import Conflict, InvalidInput
+from baoxue.platform.clock import school_year
 from baoxue.tenants.tenancy import excel
 from tests.conftest import BACKEND
 from tests.tenants.tenancy.conftest import unique as _u
@@ -43,11 +46,12 @@ def _upload(admin: Any, data: bytes, name: str = "结构.xlsx") -> Any:
 
 def _good_rows(s: str) -> dict[str, list[list[Any]]]:
     """Two new villages, two new schools (one in an existing village), classes, and four people."""
+    Y = school_year()  # entry years agree with grades in the school year under way
     return {
         "村委会": [[f"东坡村{s}", "522727104301"], [f"西岭村{s}", None]],
         "学校": [[f"东坡小学{s}", "小学", "X-1", f"东坡村{s}"], [f"西岭中学{s}", "初级中学", None, "板当村"]],
-        "班级": [[f"东坡小学{s}", "一年级", "一年级（1）班", 2026], [f"东坡小学{s}", 2, "二年级（1）班", "2025年"],
-                [f"西岭中学{s}", "初一", "七年级（1）班", 2026], ["板当中学", 9, f"九年级（{s}）班", 2024]],
+        "班级": [[f"东坡小学{s}", "一年级", "一年级（1）班", Y], [f"东坡小学{s}", 2, "二年级（1）班", f"{Y - 1}年"],
+                [f"西岭中学{s}", "初一", "七年级（1）班", Y], ["板当中学", 9, f"九年级（{s}）班", Y - 2]],
         "人员": [[f"e_{s}_1", "陈东坡", "13800001111", "Baoxue2026x", "班主任", f"东坡小学{s}", "一年级（1）班", "班主任"],
                 [f"e_{s}_2", "韦西岭", 13800002222, "Baoxue2026x", "村干部", f"西岭村{s}", None, "村委会主任"],
                 [f"e_{s}_3", "龙所长", None, "Baoxue2026x", "部门工作人员", "派出所", None, None],
@@ -202,7 +206,7 @@ def test_too_large_is_refused(admin: Any) -> None:
 
 def test_size_is_checked_by_the_service_too(db_session: Any, townships: dict[str, int]) -> None:
     with pytest.raises(InvalidInput) as info:
-        excel.import_structure(db_session(townships["DEMO-BD"]), b"0" * (excel.MAX_UPLOAD_BYTES + 1))
+        excel.do_import_structure(db_session(townships["DEMO-BD"]), b"0" * (excel.MAX_UPLOAD_BYTES + 1))
     assert "不能超过 5 MB" in info.value.errors["file"]
 
 
@@ -238,7 +242,7 @@ def test_a_rejected_file_comes_back_as_an_error_workbook(db_session: Any, townsh
     s = _u()
     data = _filled(template, {"村委会": [[f"错表村{s}", None], ["板当村", None]]})
     with pytest.raises(excel.ImportRejected) as info:
-        excel.import_structure(db_session(townships["DEMO-BD"]), data)
+        excel.do_import_structure(db_session(townships["DEMO-BD"]), data)
     book = load_workbook(BytesIO(info.value.error_workbook() or b""))
     assert book.sheetnames == ["问题", "村委会", "学校", "班级", "人员"]  # as uploaded, each with its rows
     assert [c.value for c in book["村委会"][3]] == ["板当村", None, "A列：本乡镇已有村委会“板当村”。"]
@@ -250,7 +254,7 @@ def test_the_same_file_uploaded_twice_at_once(db_session: Any, townships: dict[s
     s = _u()
     data = _filled(template, {"村委会": [[f"并发村{s}", None]], "学校": [[f"并发小学{s}", "小学", None, f"并发村{s}"]]})
     first, second = db_session(townships["DEMO-BD"]), db_session(townships["DEMO-BD"])
-    assert excel.import_structure(first, data)["villages"] == 1  # not committed yet
+    assert excel.do_import_structure(first, data)["villages"] == 1  # not committed yet
     engine = second.get_bind()
     waiting, outcome = threading.Event(), {}
 
@@ -261,7 +265,7 @@ def test_the_same_file_uploaded_twice_at_once(db_session: Any, townships: dict[s
 
     def run() -> None:
         try:
-            outcome["counts"] = excel.import_structure(second, data)
+            outcome["counts"] = excel.do_import_structure(second, data)
         except Exception as exc:  # noqa: BLE001 - inspected below
             outcome["error"] = exc
         finally:
@@ -310,6 +314,14 @@ def test_import_page_uploads_and_shows_the_result_or_the_errors(app: Any, templa
     r = browser.post("/admin/import", data={"_csrf_token": token}, files={"file": ("b.xlsx", bad)})
     assert r.status_code == 400
     assert "<th>工作表</th>" in r.text and "没有的学校" in r.text and "<td>A</td>" in r.text
+    # The clerk gets their own file back with each problem beside its row, to fix and upload again.
+    link = re.search(r'href="(/admin/import/errors\?key=[^"]+)"', r.text)
+    assert link, r.text
+    marked = load_workbook(BytesIO(browser.get(html.unescape(link.group(1))).content))
+    assert "问题" in marked.sheetnames and any("没有的学校" in str(c.value) for row in marked["班级"].iter_rows()
+                                             for c in row if c.value)
+    forged = link.group(1).replace("/import-errors/", "/packets/")
+    assert browser.get(html.unescape(forged)).status_code == 404
 
     r = browser.post("/admin/import", data={"_csrf_token": token}, files={"file": ("c.txt", b"hello")})
     assert r.status_code == 400 and "文件不是有效的 Excel（.xlsx）文件。" in r.text

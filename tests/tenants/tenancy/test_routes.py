@@ -59,7 +59,7 @@ def test_admin_creates_reads_and_updates_a_village(admin: Any) -> None:
     assert name + "改" in {v["name"] for v in admin.get("/api/villages").json()}
 
 
-def test_admin_creates_a_school_and_its_class(admin: Any) -> None:
+def test_admin_creates_a_school_and_its_class(admin: Any, school_year_2026: None) -> None:
     village_id = admin.get("/api/villages").json()[0]["id"]
     r = admin.post("/api/schools", json={"name": f"新九年制学校{_u()}", "kind": "nine_year", "village_id": village_id})
     assert r.status_code == 201, r.text
@@ -71,6 +71,8 @@ def test_admin_creates_a_school_and_its_class(admin: Any) -> None:
     klass = r.json()
     assert admin.get(f"/api/classes?school_id={school['id']}").json() == [klass]
     r = admin.patch(f"/api/classes/{klass['id']}", json={"grade": 9})
+    assert r.status_code == 400 and {e["field"] for e in r.json()["errors"]} == {"grade"}  # still 八年级（1）班
+    r = admin.patch(f"/api/classes/{klass['id']}", json={"grade": 9, "name": "九年级（1）班", "entry_year": 2024})
     assert r.status_code == 200 and r.json()["grade"] == 9
     r = admin.patch(f"/api/schools/{school['id']}", json={"village_id": None})
     assert r.status_code == 200 and r.json()["village_id"] is None
@@ -284,3 +286,46 @@ def test_person_form_and_unit_fragment(admin_browser: Any, admin: Any) -> None:
     r = form_post(admin_browser, f"/admin/memberships/{row['membership_id']}/deactivate", {})
     assert r.status_code == 303
     assert row["membership_id"] not in {p["membership_id"] for p in admin.get("/api/people").json()}
+
+
+def test_nobody_grants_themselves_a_role(admin: Any) -> None:
+    """An administrator cannot switch to a self-granted principal role and export every child unmasked."""
+    me = admin.me()
+    school = admin.get("/api/schools").json()[0]["id"]
+    r = admin.post("/api/memberships", json={"user_id": me["user_id"], "role": "principal", "school_id": school})
+    assert r.status_code == 400, r.text
+    assert r.json()["errors"][0]["field"] == "user_id" and "自己" in r.json()["errors"][0]["message"]
+    assert len(admin.me()["memberships"]) == len(me["memberships"])
+
+
+def test_a_locked_account_says_so_until_when_in_china_time(signed_in: Any, demo: Any,
+                                                          townships: dict[str, int]) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from baoxue.platform.clock import clock
+    from baoxue.platform.identity import hash_password
+    from baoxue.platform.permissions import Role
+    from baoxue.tenants.tenancy.models import Membership
+    from tests.pages import visible_text
+
+    # 17:30 UTC is already the next day in China: a UTC date would show the wrong day.
+    until = datetime(2026, 11, 27, 17, 30, tzinfo=UTC)
+    with cross_township_session("tests: a locked person", demo) as s:
+        school = s.scalars(select(School).where(School.township_id == townships["DEMO-BD"])).first()
+        user = User(username=f"locked_{_u()}", display_name="锁定测试", password_hash=hash_password("x" * 12),
+                    locked_until=until)
+        s.add(user)
+        s.flush()
+        s.add(Membership(township_id=townships["DEMO-BD"], user_id=user.id, role=Role.SUBJECT_TEACHER.value,
+                         school_id=school.id))
+        user_id = user.id
+    admin = signed_in("bd_admin")
+    try:
+        clock.freeze(until - timedelta(minutes=10))
+        text = visible_text(admin.get(f"/admin/people/{user_id}").text)
+        assert "已锁定" in text and "2026-11-28 01:30" in text and "正常" not in text.split("账号状态")[1][:20]
+        clock.freeze(until + timedelta(minutes=1))
+        text = visible_text(admin.get(f"/admin/people/{user_id}").text)
+        assert "已锁定" not in text and "正常" in text.split("账号状态")[1][:20]
+    finally:
+        clock.unfreeze()

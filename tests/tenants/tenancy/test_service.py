@@ -133,16 +133,70 @@ def test_school_kind_must_fit_its_classes(bd: Any) -> None:
 
 # --- classes -----------------------------------------------------------------------------------
 
-def test_class_created_and_updated(bd: Any) -> None:
-    middle = _school(bd, "middle")
-    klass = service.do_create_class(bd, school_id=middle.id, grade=7, name=f"七年级（{_u()}）班", entry_year=2026)
+def test_class_created_and_updated(bd: Any, school_year_2026: None) -> None:
+    middle, u = _school(bd, "middle"), _u()
+    klass = service.do_create_class(bd, school_id=middle.id, grade=7, name=f"七年级（{u}）班", entry_year=2026)
     assert klass.school_id == middle.id
     assert _events(bd, "tenancy:class:created", klass)[0].changes["school_id"] == middle.id
-    service.do_update_class(bd, klass, grade=8, entry_year=2025)
-    assert _events(bd, "tenancy:class:updated", klass)[0].changes == {"grade": [7, 8], "entry_year": [2026, 2025]}
+    service.do_update_class(bd, klass, grade=8, name=f"八年级（{u}）班", entry_year=2025)
+    assert _events(bd, "tenancy:class:updated", klass)[0].changes == {
+        "grade": [7, 8], "name": [f"七年级（{u}）班", f"八年级（{u}）班"], "entry_year": [2026, 2025]}
 
 
-def test_class_grade_must_fit_the_school_kind(bd: Any) -> None:
+def test_a_class_name_that_says_another_grade_is_refused(bd: Any, school_year_2026: None) -> None:
+    middle, u = _school(bd, "middle"), _u()
+    klass = service.do_create_class(bd, school_id=middle.id, grade=7, name=f"七年级（{u}）班", entry_year=2026)
+    # Moving it to grade 9 under its old name: the grade is what changed, so the grade is wrong.
+    errors = _refused(lambda: service.do_update_class(bd, klass, grade=9, entry_year=2024))
+    assert set(errors) == {"grade"} and "七年级" in errors["grade"] and "九年级" in errors["grade"]
+    for name in (f"八年级（{u}）班", f"八（{u}）班", f"初二（{u}）班", f"8年级{u}班"):
+        errors = _refused(lambda name=name: service.do_update_class(bd, klass, name=name))
+        assert set(errors) == {"name"} and "七年级" in errors["name"], name
+    assert service.do_update_class(bd, klass, name=f"初一（{u}）班").name == f"初一（{u}）班"
+    assert service.do_update_class(bd, klass, name=f"火箭{u}班").name == f"火箭{u}班"  # says no grade
+
+
+def test_an_entry_year_that_contradicts_the_grade_is_refused(bd: Any, school_year_2026: None) -> None:
+    middle, primary, u = _school(bd, "middle"), _school(bd, "primary"), _u()
+    errors = _refused(lambda: service.do_create_class(bd, school_id=middle.id, grade=9, name=f"九年级（{u}）班",
+                                                      entry_year=2026))
+    assert set(errors) == {"entry_year"} and "2024" in errors["entry_year"]
+    errors = _refused(lambda: service.do_create_class(bd, school_id=primary.id, grade=3, name=f"三年级（{u}）班",
+                                                      entry_year=2018))
+    assert "2024" in errors["entry_year"]
+    klass = service.do_create_class(bd, school_id=primary.id, grade=3, name=f"三年级（{u}）班", entry_year=2024)
+    errors = _refused(lambda: service.do_update_class(bd, klass, grade=4, name=f"四年级（{u}）班"))
+    assert set(errors) == {"grade"} and "2023" in errors["grade"]
+
+
+def test_the_school_year_turns_on_the_first_of_september(bd: Any) -> None:
+    from datetime import datetime
+
+    from baoxue.platform.clock import CHINA, clock
+
+    middle, u = _school(bd, "middle"), _u()
+    try:
+        clock.freeze(datetime(2027, 8, 31, 23, 30, tzinfo=CHINA))  # still the 2026–2027 school year
+        assert service.do_create_class(bd, school_id=middle.id, grade=7, name=f"七年级（{u}）班",
+                                       entry_year=2026).entry_year == 2026
+        clock.freeze(datetime(2027, 9, 1, 0, 30, tzinfo=CHINA))  # 2027–2028 (16:30 UTC the day before)
+        errors = _refused(lambda: service.do_create_class(bd, school_id=middle.id, grade=7,
+                                                          name=f"七年级（{u}b）班", entry_year=2026))
+        assert "2027–2028 学年" in errors["entry_year"]
+    finally:
+        clock.unfreeze()
+
+
+def test_a_nine_year_school_may_count_its_upper_grades_from_either_start(bd: Any, school_year_2026: None) -> None:
+    school = service.do_create_school(bd, name=f"九年制{_u()}", kind="nine_year")
+    for year in (2025, 2019):
+        assert service.do_create_class(bd, school_id=school.id, grade=8, name=f"八年级（{year}）班",
+                                       entry_year=year)
+    assert "entry_year" in _refused(lambda: service.do_create_class(bd, school_id=school.id, grade=8,
+                                                                    name="八年级（3）班", entry_year=2022))
+
+
+def test_class_grade_must_fit_the_school_kind(bd: Any, school_year_2026: None) -> None:
     middle, primary = _school(bd, "middle"), _school(bd, "primary")
     errors = _refused(lambda: service.do_create_class(bd, school_id=middle.id, grade=3, name="三（9）班",
                                                       entry_year=2024))
@@ -319,3 +373,23 @@ def test_people_list_joins_names_and_narrows_to_a_school(bd: Any, db_session: An
     seen = service.list_people(principal)
     assert seen and {r.school_id for r in seen} == {school_id}
     assert "bd_leader" not in {r.username for r in seen}
+
+
+@pytest.mark.parametrize("name", ["\u200b\u200b", "\u202e村当板", "板当\u0002村", "板当\u0000村"])
+def test_names_with_invisible_or_control_characters_are_refused(bd: Any, name: str) -> None:
+    """A "\\u0002" in a village name once broke every xlsx export; it never gets stored now."""
+    assert "name" in _refused(lambda: service.do_create_village(bd, name=name))
+    assert "name" in _refused(lambda: service.do_create_school(bd, name=name, kind="primary"))
+    assert "display_name" in _refused(lambda: service.do_create_person(
+        bd, username=f"ctl_{_u()}", display_name=name, password="Ctl2026pass"))
+
+
+def test_names_are_stored_composed_and_trimmed(bd: Any) -> None:
+    village = service.do_create_village(bd, name=f" Cafe\u0301{_u()} ")
+    assert village.name.startswith("Caf\u00e9") and village.name == village.name.strip()
+
+
+@pytest.mark.parametrize("username", ["ab\nc", "abc\u0000", "ab\u200bc"])
+def test_usernames_with_control_characters_are_refused(bd: Any, username: str) -> None:
+    assert "username" in _refused(lambda: service.do_create_person(
+        bd, username=username, display_name="测试", password="Ctl2026pass"))
