@@ -109,7 +109,7 @@ def personal_data_grants(session: Session, days: int = GRANT_REVIEW_DAYS) -> lis
         .join(User, User.id == AuditEvent.user_id, isouter=True)
         .where(AuditEvent.township_id == tenant_of(session).township_id,
                AuditEvent.event == TenancyEvent.MEMBERSHIP_ADDED, AuditEvent.occurred_at >= since)
-        .order_by(AuditEvent.id.desc()).limit(50)).all()
+        .order_by(AuditEvent.occurred_at.desc()).limit(50)).all()
     return [Grant(at, by or "系统", changes.get("username", ""), Role(changes["role"]).label)
             for at, changes, by in rows if changes.get("role") in readers]
 
