@@ -6,14 +6,15 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from litestar import Request, Response, get
-from litestar.response import Template
+from litestar import Request, Response, get, post
+from litestar.response import Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from baoxue.platform.auth import actor_of, requires
 from baoxue.platform.clock import clock
 from baoxue.platform.permissions import Permission
+from baoxue.platform.resources import Form
 from baoxue.platform.spreadsheets import xlsx_download
 from baoxue.platform.templating import mask_id_number
 from baoxue.platform.templating import page as render_page
@@ -71,8 +72,8 @@ def _personal(request: Request[Any, Any, Any]) -> bool:
 
 
 @get("/api/students", opt=requires(Permission.STUDENT_READ), summary="Students in my scope (masked)",
-     description="`q` matches names; a whole ID number or 全国学籍号 only for roles that may read personal "
-                 "data (audited), for others it matches nothing.", sync_to_thread=True)
+     description="`q` matches names. A number matches nothing: look a child up by ID number or 全国学籍号 "
+                 "with POST /api/students/lookup (a body, never a URL; audited).", sync_to_thread=True)
 def students_api(request: Request[Any, Any, Any], db: Session, q: str = "", school_id: int | None = None,
                  class_id: int | None = None, grade: int | None = None, status: str = "",
                  page: int = 1) -> list[StudentOut]:
@@ -103,15 +104,20 @@ def _class_choices(db: Session, schools: dict[int, str],
 def students_page(request: Request[Any, Any, Any], db: Session, q: str = "", school_id: int | None = None,
                   class_id: int | None = None, grade: int | None = None, status: str = "",
                   page: int = 1) -> Template:
-    filters, personal = _filters(q, school_id, class_id, grade, status), _personal(request)
+    return _list_page(request, db, _filters(q, school_id, class_id, grade, status), page=page)
+
+
+def _list_page(request: Request[Any, Any, Any], db: Session, filters: service.StudentFilters, *, page: int,
+               missing: str = "") -> Template:
+    personal = _personal(request)
     found = service.list_students(db, filters, page=page, personal=personal)
     schools = {school.id: school.name for school in visible_schools(db)}
-    class_choices = _class_choices(db, schools, school_id)
+    class_choices = _class_choices(db, schools, filters.school_id)
     context = {
         "found": found, "filters": filters, "schools": schools, "class_choices": class_choices,
         "grades": sorted({c.grade for _, options in class_choices for c in options}),
         "villages": dict(db.execute(select(Village.id, Village.name)).all()),
-        "status_labels": STATUS_LABELS, "grade_names": GRADE_NAMES, "personal": personal,
+        "status_labels": STATUS_LABELS, "grade_names": GRADE_NAMES, "personal": personal, "missing": missing,
     }
     # The live search asks for the results alone (a fragment of the same template).
     return render_page(request, "students/list.html", context, fragment="results")
@@ -145,4 +151,38 @@ def students_export_page(db: Session) -> Response[bytes]:
     return _xlsx(service.do_export_students(db)[0])
 
 
-routes = [students_api, student_api, students_page, student_page, students_export_api, students_export_page]
+LOOKUP = {**requires(Permission.STUDENT_READ_PERSONAL), "probe": {"number": "522727201401010011"}}
+
+
+@dataclass
+class LookupIn:
+    number: str  # a whole 18-digit ID number or 19-character 全国学籍号
+
+
+@dataclass
+class LookupOut:
+    student: StudentOut | None  # None: no child in your scope has that number
+
+
+@post("/api/students/lookup", opt=LOOKUP, summary="Look a child up by ID number (audited)", status_code=200,
+      description="Answers 200 whether found or not: the lookup itself is on the record either way.",
+      sync_to_thread=True)
+def student_lookup_api(db: Session, data: LookupIn) -> LookupOut:
+    found = service.do_lookup_student(db, data.number)
+    if found is None:
+        return LookupOut(student=None)
+    return LookupOut(student=_out(found, personal=True, class_name=service.class_name_of(db, found)))
+
+
+@post("/students/lookup", opt=LOOKUP, include_in_schema=False, sync_to_thread=True)
+def student_lookup_page(request: Request[Any, Any, Any], db: Session, data: Form) -> Response[Any]:
+    """Found: the child's record. Not found: the list, saying so (200: the lookup's audit row is kept)."""
+    found = service.do_lookup_student(db, str(data.get("number", "")))
+    if found is not None:
+        return Redirect(path=f"/students/{found.id}", status_code=303)
+    return _list_page(request, db, _filters("", None, None, None, ""), page=1,
+                      missing=mask_id_number(str(data.get("number", "")).strip().upper()))
+
+
+routes = [students_api, student_api, student_lookup_api, students_page, student_page, student_lookup_page,
+          students_export_api, students_export_page]

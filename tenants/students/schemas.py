@@ -9,7 +9,8 @@ from baoxue.tenants.students.models import STATUS_LABELS, Student
 FIELDS: dict[str, Field | str] = {
     "student_id": Field("学生", entity="students"),
     "status": Field("学籍状态", values=STATUS_LABELS),
-    "matches": "找到的学生数",
+    "number": "证件号（身份证号或全国学籍号）",
+    "found": "是否找到",
     "students.q": "查找内容",
 }
 

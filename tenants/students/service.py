@@ -61,8 +61,8 @@ class StudentPage:
     total: int
     page: int  # clamped to 1..pages
     pages: int
-    # Why a number search found nothing: "refused" (the role may not search by number),
-    # "incomplete" (only a whole number is looked up), or "".
+    # Why a search that looks like an ID number found nothing: "refused" (the role may not look a
+    # child up by number) or "lookup" (it may, with the lookup form: never in a URL), or "".
     number_search: str = ""
 
 
@@ -76,12 +76,11 @@ def list_students(session: Session, filters: StudentFilters = StudentFilters(), 
     """One page of the students in scope; `personal`: the reader may search by ID number."""
     query = _with_class(select(Student, _CLASSES.c.name))
     q = filters.q.strip()
-    number = bool(q) and looks_like_number(q)
-    if number and not (personal and _complete_number(q)):
-        return StudentPage([], 0, 1, 1, number_search="incomplete" if personal else "refused")
-    if number:
-        query = query.where(or_(Student.id_number == q.upper(), Student.student_number == q.upper()))
-    elif q:
+    if q and looks_like_number(q):
+        # A number is looked up by `do_lookup_student`, from a request body: a URL would leave it in
+        # access logs and browser history, and a masked number plus exact matches gives it away.
+        return StudentPage([], 0, 1, 1, number_search="lookup" if personal else "refused")
+    if q:
         query = query.where(Student.name.contains(q, autoescape=True))
     if filters.school_id is not None:
         query = query.where(Student.school_id == filters.school_id)
@@ -97,10 +96,23 @@ def list_students(session: Session, filters: StudentFilters = StudentFilters(), 
     rows = [(student, name or "") for student, name in session.execute(
         query.order_by(Student.school_id, Student.class_id, Student.id)
         .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE))]
-    if number:
-        audit.record(session, Event.PERSONAL_SEARCHED, entity=rows[0][0] if len(rows) == 1 else None,
-                     entity_type="students", changes={"q": mask_id_number(q.upper()), "matches": total})
     return StudentPage(rows, total, page, pages)
+
+
+def do_lookup_student(session: Session, number: str) -> Student | None:
+    """The child in scope with this whole ID number or 全国学籍号, or None.
+
+    Looking a child up by number reads their personal data, so every lookup is audited, found or
+    not, with the number masked; only a whole, valid number is looked up.
+    """
+    number = number.strip().upper()
+    found = None
+    if _complete_number(number):
+        found = session.scalars(select(Student).where(
+            or_(Student.id_number == number, Student.student_number == number)).limit(1)).first()
+    audit.record(session, Event.PERSONAL_SEARCHED, entity=found, entity_type="students",
+                 changes={"number": mask_id_number(number), "found": found is not None})
+    return found
 
 
 @dataclass(frozen=True)

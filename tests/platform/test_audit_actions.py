@@ -174,6 +174,8 @@ def _recipes() -> dict[str, tuple[Callable[[World], Any], str]]:
         "townships.do_reset_password": (lambda w: (w.person(), townships.do_reset_password(
             w.username, "Audit2028z", settings=w.settings)), PlatformEvent.PASSWORD_RESET),
         "service.do_export_students": (lambda w: students.do_export_students(w.session), Students.EXPORTED),
+        "service.do_lookup_student": (lambda w: students.do_lookup_student(w.session, "522727200001010000"),
+                                      Students.PERSONAL_SEARCHED),
         "service.do_request_rebuild": (lambda w: figures.do_request_rebuild(w.session), Figures.REBUILD_REQUESTED),
     }
 

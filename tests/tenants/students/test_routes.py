@@ -1,6 +1,7 @@
 """Students through the API: scope, masking, personal data only for roles that need it, audited."""
 
 import io
+import re
 from typing import Any
 
 from openpyxl import load_workbook
@@ -172,14 +173,34 @@ def test_without_personal_access_an_id_number_finds_nothing_and_says_why(persona
 
 
 def test_with_personal_access_a_whole_number_finds_the_child_and_is_audited(persona: Any, demo: Any) -> None:
+    """A lookup by number is a body, never a URL, and every one is on the record, found or not."""
     teacher = persona("bd_mid_teacher")
     student = teacher.get("/api/students").json()[0]
     id_number, student_number = _numbers_of(demo, student["id"])
-    for q in (id_number, student_number):
-        r = teacher.get(f"/api/students?q={q}")
-        assert [s["id"] for s in r.json()] == [student["id"]]
+    for number in (id_number, student_number, id_number.lower()):
+        r = teacher.post("/api/students/lookup", json={"number": number})
+        found = r.json()["student"]
+        assert r.status_code == 200 and found["id"] == student["id"] and found["id_number"] == id_number
         (event,) = _audit(demo, r.headers["x-request-id"])
         assert event.event == "students:student:personal_searched" and event.entity_id == str(student["id"])
-        assert q not in str(event.changes) and event.changes["matches"] == 1
-    partial = teacher.get(f"/api/students?q={id_number[:12]}")
-    assert partial.json() == [] and _audit(demo, partial.headers["x-request-id"]) == []
+        assert number.upper() not in str(event.changes) and event.changes["found"] is True
+    partial = teacher.post("/api/students/lookup", json={"number": id_number[:12]})
+    assert partial.status_code == 200 and partial.json() == {"student": None}
+    (event,) = _audit(demo, partial.headers["x-request-id"])
+    assert event.changes["found"] is False
+    # In a URL a number matches nothing, for every role, and leaves no trace to audit.
+    listed = teacher.get(f"/api/students?q={id_number}")
+    assert listed.json() == [] and _audit(demo, listed.headers["x-request-id"]) == []
+    assert persona("bd_mid_subject").post("/api/students/lookup", json={"number": id_number}).status_code == 403
+
+
+def test_the_lookup_form_opens_the_childs_record(signed_in: Any, persona: Any, demo: Any) -> None:
+    student = persona("bd_mid_teacher").get("/api/students").json()[0]
+    id_number, _ = _numbers_of(demo, student["id"])
+    browser = signed_in("bd_mid_teacher")
+    page = browser.get("/students").text
+    token = re.search(r'name="_csrf_token" value="([^"]+)"', page).group(1)
+    r = browser.post("/students/lookup", data={"number": id_number, "_csrf_token": token}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == f"/students/{student['id']}"
+    missing = browser.post("/students/lookup", data={"number": "522727200001010000", "_csrf_token": token})
+    assert missing.status_code == 200 and "没有找到证件号为" in missing.text and "522727200001010000" not in missing.text
