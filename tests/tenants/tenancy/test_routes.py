@@ -329,3 +329,14 @@ def test_a_locked_account_says_so_until_when_in_china_time(signed_in: Any, demo:
         assert "已锁定" not in text and "正常" in text.split("账号状态")[1][:20]
     finally:
         clock.unfreeze()
+
+
+def test_the_people_page_says_why_one_cannot_grant_oneself_a_role(signed_in: Any, admin: Any) -> None:
+    me = admin.me()
+    browser = signed_in("bd_admin")
+    page = browser.get(f"/admin/people/{me['user_id']}").text
+    token = re.search(r'name="_csrf_token" value="([^"]+)"', page).group(1)
+    school = admin.get("/api/schools").json()[0]["id"]
+    r = browser.post("/admin/memberships", data={"user_id": str(me["user_id"]), "role": "principal",
+                                                 "school_id": str(school), "_csrf_token": token})
+    assert r.status_code == 400 and "不能给自己增加身份" in r.text
