@@ -8,11 +8,10 @@ from typing import Any
 
 from litestar import Request, get
 from litestar.response import Template
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from baoxue.platform.audit import AuditEvent, events_in_township
-from baoxue.platform.audit_view import OUTCOMES, describe, event_choices
+from baoxue.platform.audit_view import OUTCOMES, describe, event_choices, people_in_township
 from baoxue.platform.auth import actor_of, requires
 from baoxue.platform.labels import event_labels
 from baoxue.platform.permissions import Permission
@@ -44,13 +43,8 @@ def _filtered(db: Session, event: str, outcome: str, user_id: int | None, page: 
 @get("/audit", opt=requires(Permission.AUDIT_READ), include_in_schema=False, sync_to_thread=True)
 def audit_page(request: Request[Any, Any, Any], db: Session, event: str = "", outcome: str = "",
                user_id: int | None = None, page: int = 1) -> Template:
-    from baoxue.tenants.tenancy.models import Membership, User
-
     events = _filtered(db, event, outcome, user_id, page)
-    people = dict(db.execute(
-        select(User.id, User.display_name).join(Membership, Membership.user_id == User.id)
-        .distinct().order_by(User.display_name)
-    ).all())
+    people = people_in_township(db)
     filters = {k: v for k, v in {"event": event, "outcome": outcome, "user_id": user_id}.items() if v}
     return Template("audit/list.html", context={
         "rows": describe(db, actor_of(request), events), "names": people, "event_choices": event_choices(),

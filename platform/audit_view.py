@@ -12,6 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from baoxue.platform.audit import AuditEvent
@@ -147,3 +148,12 @@ def event_choices() -> list[tuple[str, list[tuple[str, str]]]]:
     groups = [("登录与访问", list(PlatformEvent))]
     groups += [(c.label, list(c.events)) for c in all_concepts() if c.events]
     return [(group, [(str(m), getattr(m, "label", str(m))) for m in members]) for group, members in groups]
+
+
+def people_in_township(session: Session) -> dict[int, str]:
+    """{user id: name} of the township's people (members, active or not), for the trail's filter."""
+    from baoxue.tenants.tenancy.models import Membership, User
+
+    return dict(session.execute(
+        select(User.id, User.display_name).join(Membership, Membership.user_id == User.id)
+        .distinct().order_by(User.display_name)).all())

@@ -18,7 +18,6 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers import BaseRouteHandler
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
-from sqlalchemy.orm import Session
 
 from baoxue.platform import audit
 from baoxue.platform.db import TenantContext, new_session

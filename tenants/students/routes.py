@@ -8,7 +8,6 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 from litestar.response import Redirect, Template
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from baoxue.platform.auth import actor_of, requires
@@ -21,8 +20,7 @@ from baoxue.platform.templating import page as render_page
 from baoxue.tenants.students import service
 from baoxue.tenants.students.models import STATUS_LABELS, Student
 from baoxue.tenants.students.policy import access_student
-from baoxue.tenants.tenancy.models import School, Village
-from baoxue.tenants.tenancy.service import GRADE_NAMES, visible_schools
+from baoxue.tenants.tenancy.service import GRADE_NAMES, list_villages, visible_schools
 
 
 @dataclass
@@ -116,7 +114,7 @@ def _list_page(request: Request[Any, Any, Any], db: Session, filters: service.St
     context = {
         "found": found, "filters": filters, "schools": schools, "class_choices": class_choices,
         "grades": sorted({c.grade for _, options in class_choices for c in options}),
-        "villages": dict(db.execute(select(Village.id, Village.name)).all()),
+        "villages": {v.id: v.name for v in list_villages(db)},
         "status_labels": STATUS_LABELS, "grade_names": GRADE_NAMES, "personal": personal, "missing": missing,
     }
     # The live search asks for the results alone (a fragment of the same template).
@@ -130,8 +128,7 @@ def student_page(request: Request[Any, Any, Any], db: Session, student_id: int) 
     student = access_student(db, student_id, personal=personal)
     return Template("students/detail.html", context={
         "s": student, "personal": personal, "status_labels": STATUS_LABELS,
-        "school": db.get(School, student.school_id), "class_name": service.class_name_of(db, student),
-        "village": db.get(Village, student.residence_village_id) if student.residence_village_id else None,
+        "places": service.places_of(db, student),
     })
 
 

@@ -137,6 +137,28 @@ def class_name_of(session: Session, student: Student) -> str:
     return session.scalar(query) or ""
 
 
+@dataclass(frozen=True)
+class Places:
+    """Where a student belongs, by name: what the record page shows beside the record."""
+
+    school: str
+    class_name: str
+    village: str
+
+
+def places_of(session: Session, student: Student) -> Places:
+    """One query: the school and village of residence (the township's structure, readable by all),
+    and the class by the list's narrow read."""
+    from baoxue.tenants.tenancy.models import School, Village
+
+    row = session.execute(
+        _with_class(select(School.name, _CLASSES.c.name, Village.name).select_from(Student))
+        .join(School, School.id == Student.school_id)
+        .outerjoin(Village, Village.id == Student.residence_village_id)
+        .where(Student.id == student.id)).one()
+    return Places(school=row[0] or "", class_name=row[1] or "", village=row[2] or "")
+
+
 EXPORT_HEADERS = ("姓名", "性别", "出生日期", "身份证件号", "全国学籍号", "学校", "班级", "户籍所在村",
                   "学籍状态", "是否留守儿童", "监护人", "联系电话", "现住址", "家庭情况")
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Request, Response, delete, get, patch, post
+from litestar import Request, Response, delete, get, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import PermissionDeniedException
@@ -26,12 +26,12 @@ from sqlalchemy.orm import Session
 from baoxue.platform.auth import actor_of, requires
 from baoxue.platform.errors import InvalidInput, not_found
 from baoxue.platform.files import storage
-from baoxue.platform.resources import Form, FormState, Resource, form_int, routes_for, saved, submit
+from baoxue.platform.resources import Form, FormState, Resource, form_int, routes_for, submit
 from baoxue.platform.spreadsheets import xlsx_download
 from baoxue.platform.permissions import CLASS_BOUND_ROLES, DUTY_LABELS, Permission, Role, UnitKind
 from baoxue.platform.templating import page
 from baoxue.tenants.tenancy import excel, policy, service
-from baoxue.tenants.tenancy.models import SCHOOL_KINDS, Department, Membership, School, SchoolClass, Village
+from baoxue.tenants.tenancy.models import SCHOOL_KINDS, Membership, SchoolClass
 from baoxue.tenants.tenancy.schemas import (
     ClassIn,
     ClassOut,

@@ -337,8 +337,8 @@ def _update(session: Session, obj: Any, wanted: dict[str, Any], event: str) -> A
     changed = audit.diff(_values(obj, tuple(wanted)), wanted)
     if not changed:
         return obj
-    for field, (_old, new) in changed.items():
-        setattr(obj, field, new)
+    for name, (_old, new) in changed.items():
+        setattr(obj, name, new)
     session.flush()
     audit.record(session, event, entity=obj, changes=changed)
     return obj

@@ -2,7 +2,6 @@
 
 from typing import Any
 
-from litestar.testing import TestClient
 
 from baoxue.platform.labels import label
 from tests.pages import parse, visible_text

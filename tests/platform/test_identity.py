@@ -14,7 +14,7 @@ from baoxue.platform.clock import clock
 from baoxue.platform.db import cross_township_session
 from baoxue.platform.identity import hash_password
 from baoxue.platform.permissions import Role
-from baoxue.tenants.tenancy.models import Membership, School, Township, User
+from baoxue.tenants.tenancy.models import Membership, School, User
 
 PASSWORD = "start2026pass"
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from baoxue.platform.audit import AuditEvent
 from baoxue.platform.cli import main
 from baoxue.platform.db import cross_township_session
-from baoxue.tenants.tenancy.models import Department, Membership, User
+from baoxue.tenants.tenancy.models import Department, User
 from tests.tenants.tenancy.conftest import unique
 
 
