@@ -31,6 +31,9 @@ class NavEntry:
     href: str
     permission: Permission | None = None  # None: everyone signed in
     order: int = 100
+    # Where the menu fetches a count to show beside the entry (an htmx fragment), "" for none:
+    # loaded after the page, so no page waits for another concept's query.
+    count_href: str = ""
 
 
 @dataclass(frozen=True)

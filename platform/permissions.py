@@ -78,10 +78,16 @@ class Permission(StrEnum):
     AUDIT_READ = "audit:event:read"
     FIGURES_READ = "figures:figure:read"
     FIGURES_REBUILD = "figures:figure:rebuild"
+    ROSTER_IMPORT = "rosters:roster:import"
+    STATUS_READ = "status_changes:change:read"
+    STATUS_WRITE = "status_changes:change:write"
 
 
 _EVERYONE = {Permission.STRUCTURE_READ}
-_TOWNSHIP_READ = _EVERYONE | {Permission.STUDENT_READ, Permission.FIGURES_READ, Permission.PEOPLE_READ}
+_TOWNSHIP_READ = _EVERYONE | {Permission.STUDENT_READ, Permission.FIGURES_READ, Permission.PEOPLE_READ,
+                               Permission.STATUS_READ}
+# Who requests status changes and takes their steps (which step is whose: status_changes/flows.py).
+_STATUS_WORK = {Permission.STATUS_READ, Permission.STATUS_WRITE}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.COUNTY_VIEWER: frozenset(_EVERYONE | {Permission.FIGURES_READ}),
@@ -94,13 +100,16 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.VILLAGE_CADRE: frozenset(_EVERYONE | {Permission.STUDENT_READ, Permission.STUDENT_READ_PERSONAL,
                                                Permission.FIGURES_READ}),
     Role.PRINCIPAL: frozenset(
-        _EVERYONE | {Permission.STUDENT_READ, Permission.STUDENT_READ_PERSONAL, Permission.FIGURES_READ,
-                     Permission.PEOPLE_READ}
+        _EVERYONE | _STATUS_WORK | {Permission.STUDENT_READ, Permission.STUDENT_READ_PERSONAL,
+                                    Permission.FIGURES_READ, Permission.PEOPLE_READ, Permission.ROSTER_IMPORT}
     ),
     Role.ACADEMIC_OFFICE: frozenset(
-        _EVERYONE | {Permission.STUDENT_READ, Permission.STUDENT_READ_PERSONAL, Permission.FIGURES_READ}
+        _EVERYONE | _STATUS_WORK | {Permission.STUDENT_READ, Permission.STUDENT_READ_PERSONAL,
+                                    Permission.FIGURES_READ, Permission.ROSTER_IMPORT}
     ),
-    Role.CLASS_TEACHER: frozenset(_EVERYONE | {Permission.STUDENT_READ, Permission.STUDENT_READ_PERSONAL}),
+    Role.CLASS_TEACHER: frozenset(
+        _EVERYONE | _STATUS_WORK | {Permission.STUDENT_READ, Permission.STUDENT_READ_PERSONAL}
+    ),
     Role.SUBJECT_TEACHER: frozenset(_EVERYONE | {Permission.STUDENT_READ}),
     Role.SYSTEM_ADMIN: frozenset(
         _TOWNSHIP_READ | {Permission.STRUCTURE_WRITE, Permission.PEOPLE_WRITE, Permission.AUDIT_READ,

@@ -13,13 +13,13 @@ from baoxue.platform.clock import CHINA, clock
 from baoxue.platform.concepts import NavEntry, navigation
 from baoxue.platform.permissions import DUTY_LABELS, Permission, ROLE_LABELS
 
-def nav_for(actor: Any) -> list[tuple[str, str]]:
+def nav_for(actor: Any) -> list[NavEntry]:
     """The menu: every concept's entries (and the shell's audit page) the actor may open."""
     if actor is None:
         return []
     entries = [*navigation(), NavEntry("操作日志", "/audit", Permission.AUDIT_READ, order=900)]
     entries.sort(key=lambda e: e.order)
-    return [(e.label, e.href) for e in entries if e.permission is None or actor.can(e.permission)]
+    return [e for e in entries if e.permission is None or actor.can(e.permission)]
 
 
 def page(request: Any, name: str, context: dict[str, Any], *, status: int = 200,

@@ -15,6 +15,7 @@ from baoxue.platform.permissions import Permission, Role
 from baoxue.tenants.figures import service
 from baoxue.tenants.tenancy.service import GRADE_NAMES
 from baoxue.tenants.figures.overview import personal_data_grants, todos, unit_overview
+from baoxue.tenants.worklist.service import items_for
 
 
 @dataclass
@@ -33,7 +34,7 @@ class JobOut:
 def home(request: Request[Any, Any, Any], db: Session) -> Template:
     actor = actor_of(request)
     context: dict[str, Any] = {"overview": None, "figures": None, "jobs": [], "todos": [], "grants": [],
-                               "grade_names": GRADE_NAMES}
+                               "grade_names": GRADE_NAMES, "worklist": items_for(db, actor)}
     if actor.membership is not None:
         context["overview"] = unit_overview(db)
         if actor.role == Role.LEADER:

@@ -1,7 +1,9 @@
 """The pupils of the demo townships: about 2,100 a township, with valid ID numbers.
 
-Each school's classes are filled from its catchment villages; a quarter of the children are
-left behind (留守), some from poor households, all with a guardian and an address.
+Each school's classes are filled from its catchment villages with the national record's fields:
+about 30 % of the children are left behind (留守), some from poor households, most of the
+middle school's pupils board, and every child has two family members, the one they live with
+first as guardian.
 """
 
 from __future__ import annotations
@@ -49,44 +51,92 @@ def _id_number(rng: random.Random, region: str, birth: date, male: bool, used: s
             return number
 
 
-def _pupil(rng: random.Random, plan: TownshipPlan, grade: int, village: str,
+_ETHNICITIES = ("汉族", "苗族", "布依族", "侗族", "水族")
+_ETHNICITY_WEIGHTS = (55, 22, 15, 5, 3)
+# Where the parents of left-behind children work (the work unit of the national record).
+_WORKPLACES = ("广东省东莞市电子厂", "浙江省宁波市服装厂", "福建省晋江市鞋厂", "广东省深圳市建筑工地",
+               "江苏省苏州市物流公司", "贵阳市餐馆")
+_GRANDPARENTS = ("祖父", "祖母")
+
+
+def _member(name: str, relation: str, rng: random.Random, *, guardian: bool, address: str,
+            work_unit: str = "务农") -> dict[str, Any]:
+    return {"name": name, "relation": relation, "phone": phone(rng), "is_guardian": guardian, "id_type": "1",
+            "id_number": "", "address": address, "work_unit": work_unit}
+
+
+def _family(rng: random.Random, surname: str, left_behind: int, address: str) -> tuple[dict[str, Any], ...]:
+    """The two family members of the record: whom the child lives with first, as guardian."""
+    father = surname + rng.choice(MEN)
+    mother = adult_name(rng, False)
+    away = rng.choice(_WORKPLACES)
+    if left_behind == 2:
+        relation = rng.choice(_GRANDPARENTS)
+        keeper = surname + rng.choice(MEN) if relation == "祖父" else adult_name(rng, False)
+        return (_member(keeper, relation, rng, guardian=True, address=address),
+                _member(father, "父亲", rng, guardian=False, address=away, work_unit=away))
+    if left_behind == 1:
+        if rng.random() < 0.25:
+            return (_member(father, "父亲", rng, guardian=True, address=address),
+                    _member(mother, "母亲", rng, guardian=False, address=away, work_unit=away))
+        return (_member(mother, "母亲", rng, guardian=True, address=address),
+                _member(father, "父亲", rng, guardian=False, address=away, work_unit=away))
+    first, second = ((father, "父亲"), (mother, "母亲")) if rng.random() < 0.6 else ((mother, "母亲"), (father, "父亲"))
+    return (_member(first[0], first[1], rng, guardian=True, address=address),
+            _member(second[0], second[1], rng, guardian=False, address=address))
+
+
+def _flat(n: int, member: dict[str, Any]) -> dict[str, Any]:
+    return {f"family{n}_{k}": v for k, v in member.items()}
+
+
+def _pupil(rng: random.Random, plan: TownshipPlan, grade: int, entry_year: int, village: str, boarding_share: float,
            used: set[str]) -> dict[str, Any]:
     male = rng.random() < 0.52
     surname = rng.choice(SURNAMES)
     birth = _birth_date(rng, grade)
     id_number = _id_number(rng, plan.region, birth, male, used)
+    # About 30 % left behind in a rural township, most of them by both parents (DOMAIN.md §9).
     left_behind = 0
-    if rng.random() < 0.25:
+    if rng.random() < 0.30:
         left_behind = 2 if rng.random() < 0.6 else 1
-    # The guardian is whoever the child lives with; a father or grandfather shares the surname.
-    if left_behind == 2:
-        grandfather = rng.random() < 0.5
-        guardian = surname + rng.choice(MEN) if grandfather else adult_name(rng, False)
-        note = f"父母均在外务工，随{'祖父' if grandfather else '祖母'}生活"
-    elif left_behind == 1:
-        father_home = rng.random() < 0.25
-        guardian = surname + rng.choice(MEN) if father_home else adult_name(rng, False)
-        note = "母亲在外务工，随父亲生活" if father_home else "父亲在外务工，随母亲生活"
+    address = f"{plan.name}{village}{rng.choice(_GROUPS)}组{rng.randint(1, 80)}号"
+    family = _family(rng, surname, left_behind, address)
+    if left_behind:
+        note = f"父母均在外务工，随{family[0]['relation']}生活" if left_behind == 2 else \
+            f"{family[1]['relation'][0]}亲在外务工，随{family[0]['relation']}生活"
     else:
-        guardian = surname + rng.choice(MEN) if rng.random() < 0.6 else adult_name(rng, False)
         note = rng.choice(_OTHER_NOTES) if rng.random() < 0.15 else ""
     poor = rng.random() < 0.08
     if poor:
         note = "；".join(filter(None, [note, "脱贫户，家庭经济困难，享受生活补助"]))
+    boarding = rng.random() < boarding_share
+    disability = rng.choice("1245") if rng.random() < 0.01 else ""
     return {
         "name": surname + rng.choice(_BOYS if male else _GIRLS),
         "gender": "男" if male else "女",
         "birth_date": birth,
+        "ethnicity": rng.choices(_ETHNICITIES, _ETHNICITY_WEIGHTS)[0],
         "id_type": "1",
         "id_number": id_number,
         "student_number": student_number_for(id_number),
         "status": "01",
+        "entry_month": f"{entry_year}09",
+        "is_boarding": boarding,
+        "hukou_place": f"贵州省{plan.county}{plan.name}{village}",
+        "hukou_nature": "1" if rng.random() < 0.92 else "2",
+        "address": address,
+        "phone": family[0]["phone"],
         "left_behind": left_behind,
-        "guardian_name": guardian,
-        "guardian_phone": phone(rng),
-        "address": f"{plan.name}{village}{rng.choice(_GROUPS)}组{rng.randint(1, 80)}号",
+        "is_migrant": rng.random() < 0.02,
+        "is_orphan": rng.random() < 0.004,
+        "disability": disability,
+        "needs_aid": poor or rng.random() < 0.04,
+        "receives_subsidy": poor and boarding,
+        "distance_km": round(rng.uniform(0.3, 2.5) if not boarding else rng.uniform(3, 15), 1),
         "family_circumstances": note,
         "is_poor_household": poor,
+        **_flat(1, family[0]), **_flat(2, family[1]),
     }
 
 
@@ -98,10 +148,13 @@ def seed(demo: DemoContext) -> None:
         for s in plan.schools:
             # The first village of a primary's catchment is its own and sends most pupils.
             weights = [3 if i == 0 or s.kind == "middle" else 1 for i in range(len(s.catchment))]
+            # Most middle-school pupils board; a primary's live close by, a few board at the central one.
+            boarding = {"middle": 0.6, "central_primary": 0.1}.get(s.kind, 0.0)
             for school_class in seeded.classes[s.key]:
                 for _ in range(demo.rng.randint(*s.size)):
                     v = demo.rng.choices(s.catchment, weights)[0]
-                    pupil = _pupil(demo.rng, plan, school_class.grade, plan.villages[v], used_ids)
+                    pupil = _pupil(demo.rng, plan, school_class.grade, school_class.entry_year, plan.villages[v],
+                                   boarding, used_ids)
                     rows.append({**pupil, "township_id": tid, "school_id": seeded.schools[s.key].id,
                                  "class_id": school_class.id, "residence_village_id": seeded.villages[v].id})
         # Core executemany: thousands of rows without building ORM objects.

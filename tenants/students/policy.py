@@ -8,6 +8,7 @@ village: a cadre reads the children of the village but does not edit their schoo
 
 from __future__ import annotations
 
+from sqlalchemy import or_
 from sqlalchemy.orm import Session
 
 from baoxue.platform import audit
@@ -26,7 +27,10 @@ class StudentPolicy(Policy, model=Student):
         return self.write(scope)
 
     def write(self, scope: Scope) -> Criteria:
-        return within_school(scope, school=lambda school_id: lambda c: c.school_id == school_id,
+        # A school also holds the children a transfer inside the township is bringing to it: it
+        # reads their record before confirming the arrival, and the arrival moves them onto its roll.
+        return within_school(scope, school=lambda school_id: lambda c: or_(c.school_id == school_id,
+                                                                           c.incoming_school_id == school_id),
                              classes=lambda class_ids: lambda c: c.class_id.in_(class_ids))
 
 

@@ -18,9 +18,21 @@ from baoxue.platform.spreadsheets import xlsx_download
 from baoxue.platform.templating import mask_id_number
 from baoxue.platform.templating import page as render_page
 from baoxue.tenants.students import service
-from baoxue.tenants.students.models import STATUS_LABELS, Student
+from baoxue.tenants.students.models import RECORD_LABELS, STATUS_LABELS, Student
 from baoxue.tenants.students.policy import access_student
 from baoxue.tenants.tenancy.service import GRADE_NAMES, list_villages, visible_schools
+
+
+@dataclass
+class FamilyMemberOut:
+    name: str
+    relation: str
+    phone: str
+    is_guardian: bool
+    id_type: str
+    id_number: str
+    address: str
+    work_unit: str
 
 
 @dataclass
@@ -35,12 +47,33 @@ class StudentOut:
     status: str
     id_number: str
     student_number: str
+    in_transfer_to_school_id: int | None = None
+    # The rest of the national record: only for roles that read personal data.
     birth_date: date | None = None
+    ethnicity: str | None = None
+    id_type: str | None = None
+    entry_month: str | None = None
+    is_boarding: bool | None = None
+    hukou_place: str | None = None
+    hukou_nature: str | None = None
+    address: str | None = None
+    phone: str | None = None
+    left_behind: int | None = None
+    is_migrant: bool | None = None
+    is_orphan: bool | None = None
+    disability: str | None = None
+    needs_aid: bool | None = None
+    receives_subsidy: bool | None = None
+    distance_km: float | None = None
+    family_circumstances: str | None = None
     guardian_name: str | None = None
     guardian_phone: str | None = None
-    address: str | None = None
-    family_circumstances: str | None = None
-    left_behind: int | None = None
+    family: list[FamilyMemberOut] | None = None
+
+
+_PERSONAL_FIELDS = ("birth_date", "ethnicity", "id_type", "entry_month", "is_boarding", "hukou_place", "hukou_nature",
+                    "address", "phone", "left_behind", "is_migrant", "is_orphan", "disability", "needs_aid",
+                    "receives_subsidy", "distance_km", "family_circumstances")
 
 
 def _out(student: Student, *, personal: bool, class_name: str = "") -> StudentOut:
@@ -48,14 +81,15 @@ def _out(student: Student, *, personal: bool, class_name: str = "") -> StudentOu
         id=student.id, name=student.name, gender=student.gender, school_id=student.school_id,
         class_id=student.class_id, class_name=class_name, residence_village_id=student.residence_village_id,
         status=student.status,
-        id_number=student.id_number if personal else mask_id_number(student.id_number),
+        id_number=(student.id_number or "") if personal else mask_id_number(student.id_number),
         student_number=student.student_number if personal else mask_id_number(student.student_number),
+        in_transfer_to_school_id=student.incoming_school_id,
     )
     if personal:
-        out.birth_date = student.birth_date
-        out.guardian_name, out.guardian_phone = student.guardian_name, student.guardian_phone
-        out.address, out.family_circumstances = student.address, student.family_circumstances
-        out.left_behind = student.left_behind
+        for name in _PERSONAL_FIELDS:
+            setattr(out, name, getattr(student, name))
+        out.guardian_name, out.guardian_phone = student.guardian.name, student.guardian.phone
+        out.family = [FamilyMemberOut(**vars(m)) for m in (student.family1, student.family2) if m]
     return out
 
 
@@ -127,7 +161,7 @@ def student_page(request: Request[Any, Any, Any], db: Session, student_id: int) 
     personal = _personal(request)
     student = access_student(db, student_id, personal=personal)
     return Template("students/detail.html", context={
-        "s": student, "personal": personal, "status_labels": STATUS_LABELS,
+        "s": student, "personal": personal, "status_labels": STATUS_LABELS, "labels": RECORD_LABELS,
         "places": service.places_of(db, student),
     })
 

@@ -177,8 +177,8 @@ def do_export_students(session: Session) -> tuple[bytes, int]:
     rows = (
         (s.name, s.gender, s.birth_date.strftime("%Y%m%d"), s.id_number, s.student_number,
          schools.get(s.school_id, ""), classes.get(s.class_id, ""), villages.get(s.residence_village_id, ""),
-         STATUS_LABELS.get(s.status, s.status), left_behind.get(s.left_behind, ""), s.guardian_name,
-         s.guardian_phone, s.address, s.family_circumstances)
+         STATUS_LABELS.get(s.status, s.status), left_behind.get(s.left_behind, ""), s.guardian.name,
+         s.guardian.phone, s.address, s.family_circumstances)
         for s in students
     )
     data = workbook_bytes([("学生名册", EXPORT_HEADERS, rows)])

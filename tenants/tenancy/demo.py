@@ -233,8 +233,10 @@ def _seed_township(session: Session, plan: TownshipPlan, rng: random.Random,
                    for duty in DutyCode}
     session.add_all([*villages, *departments.values()])
     session.flush()
-    schools = {s.key: School(township_id=tid, name=s.name, kind=s.kind, code=f"{plan.code}-{s.key}".upper(),
-                             village_id=villages[s.village].id) for s in plan.schools}
+    # 学校标识码: ten digits, "2" (basic education), the county's four, the township's three, two more.
+    schools = {s.key: School(township_id=tid, name=s.name, kind=s.kind,
+                             code=f"2{plan.region[2:6]}{plan.town_code}{i + 1:02d}",
+                             village_id=villages[s.village].id) for i, s in enumerate(plan.schools)}
     session.add_all(schools.values())
     session.flush()
     classes: dict[str, list[SchoolClass]] = {}

@@ -54,7 +54,7 @@ SHEETS: dict[str, tuple[Column, ...]] = {
     "学校": (
         Column("名称", "name", 24, required=True),
         Column("类型", "kind", 18, required=True, choices=tuple(SCHOOL_KINDS.values())),
-        Column("编码", "code", 16, note="学校标识码（可不填）"),
+        Column("编码", "code", 16, note="学校标识码：10 位数字（可不填）"),
         Column("所在村", "village", 16, ref="村委会", note="本文件“村委会”表中或系统中已有的村委会（可不填）"),
     ),
     "班级": (
@@ -228,6 +228,9 @@ class _Checker:
                                      seen_key=raw, exists=exists)
             kind = self._kind(row)
             code = self._optional_text(row, "code", label="编码", max_length=20)
+            if code and (problem := service.school_code_problem(code)):
+                self.reader.add(row, "code", problem)
+                code = None
             village = self.reader.text(row, "village")
             if village and village not in self.file_villages and village not in self.existing.villages:
                 self.reader.add(row, "village", f"村委会“{village}”既不在本文件“村委会”表中，也不是本乡镇已有的村委会。")

@@ -20,6 +20,9 @@ class Township(Base):
     name: Mapped[str] = mapped_column(String(80))
     county: Mapped[str] = mapped_column(String(80), default="")
     code: Mapped[str] = mapped_column(String(20), unique=True)
+    # Days a transfer to another school of the township may wait for the arrival to be confirmed
+    # before the central school is told (an unfinished transfer is a possible dropout).
+    transfer_confirm_days: Mapped[int] = mapped_column(SmallInteger, default=10)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

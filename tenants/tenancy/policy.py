@@ -63,7 +63,9 @@ class SchoolClassPolicy(Policy, model=SchoolClass):
                              classes=lambda class_ids: lambda c: c.id.in_(class_ids))
 
     def write(self, scope: Scope) -> Criteria:
-        return None if scope.whole_township else nothing()
+        # A school adds the classes its roster names (the roster import); a teacher adds none.
+        return within_school(scope, school=lambda school_id: lambda c: c.school_id == school_id,
+                             classes=lambda _class_ids: nothing())
 
 
 class MembershipPolicy(Policy, model=Membership):

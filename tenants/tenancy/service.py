@@ -382,9 +382,16 @@ def _school_errors(session: Session, values: dict[str, Any], existing: School | 
     elif existing is not None and values["kind"] != existing.kind:
         if problem := _kind_change_problem(session, existing, values["kind"]):
             errors["kind"] = problem
-    if problem := text_problem(values["code"], label="编码", max_length=20, required=False):
+    if problem := school_code_problem(values["code"]):
         errors["code"] = problem
     return errors
+
+
+def school_code_problem(code: str) -> str | None:
+    """The national 学校标识码 is ten digits (empty: not known yet)."""
+    if code and not (len(code) == 10 and code.isascii() and code.isdigit()):
+        return "学校标识码应为 10 位数字（可不填）。"
+    return None
 
 
 def _kind_change_problem(session: Session, school: School, kind: str) -> str | None:

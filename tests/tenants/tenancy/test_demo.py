@@ -126,11 +126,16 @@ def test_students_are_plausible_and_consistent(s):
         year = school_year() - 6 - school_class.grade
         assert date(year, 9, 1) <= st.birth_date <= date(year + 1, 8, 31)
         assert st.left_behind in (0, 1, 2)
-        assert re.fullmatch(r"1[358]\d{9}", st.guardian_phone)
-        assert st.guardian_name and st.address.startswith(("板当镇", "龙岗乡"))
+        assert re.fullmatch(r"1[358]\d{9}", st.guardian.phone) and st.phone == st.family1.phone
+        assert st.guardian.name and st.guardian.is_guardian and st.family2.name
+        assert st.address.startswith(("板当镇", "龙岗乡")) and st.entry_month.startswith("20")
+        assert st.ethnicity and st.hukou_place.startswith("贵州省") and st.distance_km > 0
         assert 2 <= len(st.name) <= 4
     share = len(students)
-    assert 0.20 <= sum(st.left_behind > 0 for st in students) / share <= 0.30
+    assert 0.25 <= sum(st.left_behind > 0 for st in students) / share <= 0.35
+    # Both parents away: the child lives with a grandparent, and the father's work unit is elsewhere.
+    both_away = [st for st in students if st.left_behind == 2]
+    assert all(st.family1.relation in ("祖父", "祖母") and st.family2.work_unit != "务农" for st in both_away)
     assert 0.05 <= sum(st.is_poor_household for st in students) / share <= 0.11
     assert 0.30 <= Counter(st.gender for st in students)["女"] / share <= 0.70
     assert any("随祖" in st.family_circumstances for st in students)
@@ -216,7 +221,7 @@ def test_the_seed_is_deterministic(seeded, tmp_path):
     def fingerprint(settings: Any) -> list[tuple[Any, ...]]:
         with cross_township_session("tests: demo fingerprint", settings) as session:
             return session.execute(
-                select(Student.id_number, Student.name, Student.guardian_phone, SchoolClass.name, School.name)
+                select(Student.id_number, Student.name, Student.family1_phone, SchoolClass.name, School.name)
                 .join(SchoolClass, SchoolClass.id == Student.class_id)
                 .join(School, School.id == Student.school_id)
                 .order_by(Student.id)

@@ -1,0 +1,126 @@
+"""The worklist: what each record needs done (`reconcile`) and what each person sees (`items_for`).
+
+A concept never opens or closes an item by hand. After each action on a record it calls
+`reconcile(session, record_type, record_id, wanted)` with the `Due`s the record needs now;
+items no longer wanted close themselves, new ones open, changed ones move. So an item closes
+exactly when the record's work is done, and never by a separate click.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from baoxue.platform.clock import clock
+from baoxue.platform.db import tenant_of
+from baoxue.platform.permissions import UnitKind
+from baoxue.tenants.worklist.models import WorkItem
+
+
+@dataclass(frozen=True)
+class Owner:
+    """A membership, or whoever holds `role` in the unit ("" = anyone there)."""
+
+    unit_kind: UnitKind
+    unit_id: int | None
+    role: str = ""
+    membership_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Due:
+    kind: str  # "<concept>:<work>": one open item of a kind per record
+    title: str
+    href: str
+    owner: Owner
+    due_on: date
+    shows_from: date | None = None  # None: at once
+
+
+def reconcile(session: Session, subject_type: str, subject_id: int, wanted: Iterable[Due]) -> None:
+    """Make the record's open items exactly `wanted`: open, move or close (never delete)."""
+    wanted_by_kind = {due.kind: due for due in wanted}
+    open_items = {item.kind: item for item in session.scalars(select(WorkItem).where(
+        WorkItem.subject_type == subject_type, WorkItem.subject_id == subject_id, WorkItem.closed_at.is_(None)))}
+    now = clock.now()
+    for kind, item in open_items.items():
+        if kind not in wanted_by_kind:
+            item.closed_at = now
+    for kind, due in wanted_by_kind.items():
+        item = open_items.get(kind)
+        if item is None:
+            item = WorkItem(township_id=tenant_of(session).township_id, kind=kind, subject_type=subject_type,
+                            subject_id=subject_id, opened_at=now)
+            session.add(item)
+        _describe(item, due)
+    session.flush()
+
+
+def _describe(item: WorkItem, due: Due) -> None:
+    item.title, item.href, item.due_on = due.title, due.href, due.due_on
+    item.shows_from = due.shows_from or min(due.due_on, clock.today())
+    item.owner_unit_kind, item.owner_unit_id = due.owner.unit_kind.value, due.owner.unit_id
+    item.owner_role, item.owner_membership_id = due.owner.role, due.owner.membership_id
+
+
+@dataclass(frozen=True)
+class Worklist:
+    overdue: list[WorkItem]
+    today: list[WorkItem]
+    this_week: list[WorkItem]
+    later: list[WorkItem]
+
+    @property
+    def count(self) -> int:
+        """What the header shows: what is due by the end of this week."""
+        return len(self.overdue) + len(self.today) + len(self.this_week)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.overdue or self.today or self.this_week or self.later)
+
+
+def _mine(actor: Any) -> Any:
+    """Open items shown today whose owner is this membership, or its role in its unit."""
+    m = actor.membership
+    unit_kind, unit_id = m.unit_kind, m.unit_id
+    return and_(
+        WorkItem.closed_at.is_(None), WorkItem.shows_from <= clock.today(),
+        WorkItem.owner_unit_kind == unit_kind.value,
+        WorkItem.owner_unit_id.is_(None) if unit_id is None else WorkItem.owner_unit_id == unit_id,
+        or_(WorkItem.owner_membership_id == m.id,
+            and_(WorkItem.owner_membership_id.is_(None), WorkItem.owner_role.in_(("", m.role.value)))),
+    )
+
+
+def items_for(session: Session, actor: Any, *, limit: int = 200) -> Worklist:
+    """The actor's open items: overdue first, then due today, this week, later (one query)."""
+    if actor.membership is None:
+        return Worklist([], [], [], [])
+    items = list(session.scalars(select(WorkItem).where(_mine(actor))
+                                 .order_by(WorkItem.due_on, WorkItem.id).limit(limit)))
+    today = clock.today()
+    week_end = today + timedelta(days=6 - today.weekday())
+    return Worklist(overdue=[i for i in items if i.due_on < today], today=[i for i in items if i.due_on == today],
+                    this_week=[i for i in items if today < i.due_on <= week_end],
+                    later=[i for i in items if i.due_on > week_end])
+
+
+def count_for(session: Session, actor: Any) -> int:
+    """The header's number: the actor's items due by the end of this week (one query)."""
+    if actor.membership is None:
+        return 0
+    today = clock.today()
+    week_end = today + timedelta(days=6 - today.weekday())
+    return session.scalar(select(func.count(WorkItem.id)).where(_mine(actor), WorkItem.due_on <= week_end)) or 0
+
+
+def items_about(session: Session, subject_type: str, subject_id: int) -> list[WorkItem]:
+    """Every item a record has had, open and closed (its page shows what is awaited)."""
+    return list(session.scalars(select(WorkItem).where(
+        WorkItem.subject_type == subject_type, WorkItem.subject_id == subject_id).order_by(WorkItem.id)))
