@@ -28,6 +28,10 @@ def test_one_record_is_unmasked_for_a_class_teacher_and_the_view_is_audited(pers
     assert r.status_code == 200
     body = r.json()
     assert "*" not in body["id_number"] and len(body["id_number"]) == 18 and body["guardian_phone"]
+    # The national record's fields and both family members, the guardian among them.
+    assert body["ethnicity"] and len(body["entry_month"]) == 6 and body["hukou_place"]
+    assert len(body["family"]) == 2 and sum(m["is_guardian"] for m in body["family"]) == 1
+    assert body["guardian_name"] == next(m["name"] for m in body["family"] if m["is_guardian"])
     (event,) = _audit(demo, r.headers["x-request-id"])
     me = teacher.me()
     assert event.event == "students:student:personal_viewed" and event.entity_id == str(student["id"])
@@ -40,6 +44,7 @@ def test_subject_teacher_sees_the_record_but_not_personal_data(persona: Any) -> 
     student = subject.get("/api/students").json()[0]
     body = subject.get(f"/api/students/{student['id']}").json()
     assert "*" in body["id_number"] and body["guardian_phone"] is None and body["family_circumstances"] is None
+    assert body["family"] is None and body["address"] is None and body["phone"] is None
     assert subject.get("/api/students/export").status_code == 403
 
 
