@@ -83,6 +83,10 @@ class Conflict(HTTPException):
     status_code = 409
 
 
+class Forbidden(PermissionDeniedException):
+    """The record is the actor's to see, but this act is someone else's: the detail says whose."""
+
+
 def not_found() -> NotFoundException:
     """Missing, another township's and not-yours all look the same from outside."""
     return NotFoundException(detail="未找到该记录，或您无权查看。")

@@ -92,8 +92,10 @@ _STATUS_WORK = {Permission.STATUS_READ, Permission.STATUS_WRITE}
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.COUNTY_VIEWER: frozenset(_EVERYONE | {Permission.FIGURES_READ}),
     Role.LEADER: frozenset(_TOWNSHIP_READ | {Permission.AUDIT_READ, Permission.STUDENT_READ_PERSONAL}),
+    # The office takes the central school's steps where a township has no central school.
     Role.OFFICE_STAFF: frozenset(
-        _TOWNSHIP_READ | {Permission.AUDIT_READ, Permission.STUDENT_READ_PERSONAL, Permission.FIGURES_REBUILD}
+        _TOWNSHIP_READ | {Permission.AUDIT_READ, Permission.STUDENT_READ_PERSONAL, Permission.FIGURES_REBUILD,
+                          Permission.STATUS_WRITE}
     ),
     Role.DEPARTMENT_STAFF: frozenset(_EVERYONE),
     # Figures are narrowed like the students behind them: a village reads its residents' counts.

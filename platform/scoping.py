@@ -19,20 +19,24 @@ It fails closed: a query on township data with no scope raises `ScopeMissing`; a
 `TownshipOwned` model with no policy raises `PolicyMissing`. The escapes are named: a
 `cross_township_session` (the owner's connection, audited by its callers) and
 `own_rows(user_id)`, which reads only the rows a person may see about themselves in any
-township (their memberships, to choose one), through each policy's `own` criteria.
+township (their memberships, to choose one), through each policy's `own` criteria; and, inside
+an action that has already authorized its actor, `consequences(session)`, which writes what
+that decision entails in the whole township (see there).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from sqlalchemy import ColumnElement, event, false, select
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 
-from baoxue.platform.db import TownshipOwned, tenant_of
+from baoxue.platform.db import TownshipOwned, set_tenant, tenant_of
 from baoxue.platform.permissions import UnitKind
 
 
@@ -304,3 +308,26 @@ def _check_in_write_scope(session: Session, objects: Iterable[Any], verb: str) -
             seen = set(session.scalars(for_write(select(model.id).where(model.id.in_(ids)))))  # type: ignore[attr-defined]
             if seen != ids:
                 raise ScopeViolation(f"{verb} of {model.__name__} {sorted(ids - seen)} outside the writer's scope")
+
+
+@contextmanager
+def consequences(session: Session) -> Iterator[None]:
+    """Inside a `do_*` action, write what a decision entails under the whole township's scope.
+
+    The action has already fetched its record through `access_*` and checked that the actor may
+    take this decision; what the decision does may rightly reach beyond the actor's own rows:
+    the central school files a transfer between two other schools (the child's record changes),
+    the receiving school's confirmation closes the central school's worklist item. Only the
+    block runs widened, inside the township (the row-level wall is untouched), and the scope is
+    restored even when it raises. Never wrap reads that decide *whether* the actor may act.
+    """
+    context = tenant_of(session)
+    if context.scope is None:
+        raise ScopeMissing("consequences() needs a scoped session")
+    session.flush()
+    set_tenant(session, dataclasses.replace(context, scope=Scope.township(context.scope.township_id)))
+    try:
+        yield
+        session.flush()
+    finally:
+        set_tenant(session, context)

@@ -22,6 +22,7 @@ depends_on = None
 
 BigId = sa.BigInteger().with_variant(sa.Integer(), 'sqlite')
 When = sa.DateTime(timezone=True)
+OPEN = "state IN ('pending', 'in_transfer')"
 FAMILY = (('name', 40), ('relation', 20), ('phone', 20), ('is_guardian', None), ('id_type', 2),
           ('id_number', 18), ('address', 200), ('work_unit', 100))
 
@@ -97,6 +98,9 @@ def upgrade() -> None:
         township_fk('to_class_id', 'school_classes'),
         indexes=(('student_id',), ('school_id',)),
     )
+    # One open change per child: two requests made at once cannot both stand.
+    op.create_index('uq_status_changes_open', 'status_changes', ['township_id', 'student_id'], unique=True,
+                    postgresql_where=sa.text(OPEN), sqlite_where=sa.text(OPEN))
     create_township_table(op, 'status_steps',
         sa.Column('change_id', BigId, nullable=False),
         sa.Column('step', sa.String(length=30), nullable=False),
@@ -136,7 +140,8 @@ def downgrade() -> None:
     op.drop_table('work_items')
     op.drop_table('status_steps')
     op.drop_table('status_changes')
-    with op.batch_alter_table('townships', schema=None) as batch_op:
+    # Never recreated on SQLite: every township table refers to townships.
+    with op.batch_alter_table('townships', schema=None, recreate='never') as batch_op:
         batch_op.drop_column('transfer_confirm_days')
     op.drop_index('ix_students_incoming_school_id', table_name='students')
     with op.batch_alter_table('students', schema=None) as batch_op:

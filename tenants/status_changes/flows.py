@@ -45,6 +45,8 @@ REFUSED_KIND_MESSAGE = ("义务教育阶段不得办理{kind}：《中华人民�
 
 
 class Step(StrEnum):
+    # The request itself, recorded like the approvals (who, when, the reason); no rule takes it.
+    APPLICATION = "application"
     CLASS_TEACHER = "class_teacher"
     SCHOOL = "school"
     PRINCIPAL = "principal"
@@ -58,8 +60,8 @@ class Step(StrEnum):
 
 
 STEP_LABELS = {
-    Step.CLASS_TEACHER: "班主任意见", Step.SCHOOL: "学校意见（教导处）", Step.PRINCIPAL: "校长审批",
-    Step.CENTRAL_SCHOOL: "中心校备案", Step.BUREAU: "教育局审批", Step.ARRIVAL: "转入学校确认到校",
+    Step.APPLICATION: "提出申请", Step.CLASS_TEACHER: "班主任意见", Step.SCHOOL: "学校意见（教导处）",
+    Step.PRINCIPAL: "校长审批", Step.CENTRAL_SCHOOL: "中心校备案", Step.BUREAU: "教育局审批", Step.ARRIVAL: "转入学校确认到校",
 }
 
 
@@ -104,6 +106,16 @@ FLOWS: dict[Kind, tuple[Step, ...]] = {
     Kind.DEATH: (Step.CLASS_TEACHER, Step.PRINCIPAL, Step.CENTRAL_SCHOOL),
 }
 NEEDS_DOCUMENT = {Kind.SUSPENSION: "医院诊断证明", Kind.DEATH: "死亡证明"}
+# What a page offers to request, in this order: never 退学/开除 (refused), never 毕业 (the principal
+# graduates a whole grade in one action).
+REQUESTABLE_KINDS = (Kind.TRANSFER_OUT, Kind.TRANSFER_IN, Kind.SUSPENSION, Kind.RESUMPTION, Kind.REPETITION,
+                     Kind.ELSEWHERE, Kind.DEATH)
+# The child's status (JY/T 1001) a request needs: 在读, except a resumption (休学) and a death (either).
+ALLOWED_STATUSES: dict[Kind, frozenset[str]] = {
+    **{kind: frozenset({"01"}) for kind in Kind},
+    Kind.RESUMPTION: frozenset({"02"}),
+    Kind.DEATH: frozenset({"01", "02"}),
+}
 
 
 def steps_of(kind: str, *, inside_township: bool = False) -> tuple[Step, ...]:
@@ -122,6 +134,8 @@ class State(StrEnum):
     def label(self) -> str:
         return STATE_LABELS[self]
 
+
+OPEN_STATES = frozenset({State.PENDING, State.IN_TRANSFER})  # one open change per child at a time
 
 STATE_LABELS = {State.PENDING: "审批中", State.IN_TRANSFER: "转学中（待转入学校确认）", State.COMPLETED: "已办结",
                 State.REFUSED: "未通过"}

@@ -9,16 +9,21 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, String, Text, UniqueConstraint
+from sqlalchemy import Date, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from baoxue.platform.clock import utcnow
 from baoxue.platform.db import Base, TownshipOwned, township_fk
 
+OPEN_SQL = "state IN ('pending', 'in_transfer')"
+
 
 class StatusChange(TownshipOwned, Base):
     __tablename__ = "status_changes"
     __table_args__ = (
+        # One open change per child (the migration's partial unique index).
+        Index("uq_status_changes_open", "township_id", "student_id", unique=True,
+              postgresql_where=text(OPEN_SQL), sqlite_where=text(OPEN_SQL)),
         township_fk("student_id", "students"),
         township_fk("school_id", "schools"),
         township_fk("to_school_id", "schools"),

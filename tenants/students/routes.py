@@ -162,8 +162,18 @@ def student_page(request: Request[Any, Any, Any], db: Session, student_id: int) 
     student = access_student(db, student_id, personal=personal)
     return Template("students/detail.html", context={
         "s": student, "personal": personal, "status_labels": STATUS_LABELS, "labels": RECORD_LABELS,
-        "places": service.places_of(db, student),
+        "places": service.places_of(db, student), "history": _status_history(request, db, student),
     })
+
+
+def _status_history(request: Request[Any, Any, Any], db: Session, student: Student) -> list[Any] | None:
+    """The record's status changes with every approval (the status_changes concept builds on this
+    one, so it is imported here, when the page is drawn, not at import time)."""
+    if not actor_of(request).can(Permission.STATUS_READ):
+        return None
+    from baoxue.tenants.status_changes.service import history_of
+
+    return history_of(db, student.id)
 
 
 def _xlsx(data: bytes) -> Response[bytes]:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from baoxue.platform.clock import clock
 from baoxue.platform.db import tenant_of
 from baoxue.platform.permissions import UnitKind
+from baoxue.platform.scoping import for_write
 from baoxue.tenants.worklist.models import WorkItem
 
 
@@ -45,8 +46,10 @@ class Due:
 def reconcile(session: Session, subject_type: str, subject_id: int, wanted: Iterable[Due]) -> None:
     """Make the record's open items exactly `wanted`: open, move or close (never delete)."""
     wanted_by_kind = {due.kind: due for due in wanted}
-    open_items = {item.kind: item for item in session.scalars(select(WorkItem).where(
-        WorkItem.subject_type == subject_type, WorkItem.subject_id == subject_id, WorkItem.closed_at.is_(None)))}
+    # Read as a writer: the record's items may be on other units' lists (a transfer's on the
+    # central school's), and whoever acts on the record closes them.
+    open_items = {item.kind: item for item in session.scalars(for_write(select(WorkItem).where(
+        WorkItem.subject_type == subject_type, WorkItem.subject_id == subject_id, WorkItem.closed_at.is_(None))))}
     now = clock.now()
     for kind, item in open_items.items():
         if kind not in wanted_by_kind:

@@ -89,6 +89,8 @@ def _recipes() -> dict[str, tuple[Callable[[World], Any], str]]:
     from baoxue.tenants.tenancy.events import Event as Tenancy
     from baoxue.tenants.tenancy.models import Department, Membership, School, SchoolClass, User, Village
     from baoxue.tenants.tenancy.service import GRADE_NAMES
+    from tests.tenants.status_changes.helpers import audit_recipes as status_change_recipes
+    from tests.tenants.rosters.helpers import audit_recipes as roster_recipes
 
     def u() -> str:
         return secrets.token_hex(3)
@@ -153,7 +155,8 @@ def _recipes() -> dict[str, tuple[Callable[[World], Any], str]]:
         "service.do_create_school": (lambda w: tenancy.do_create_school(w.session, name=f"审计小学{u()}",
                                                                         kind="primary"), Tenancy.SCHOOL_CREATED),
         "service.do_update_school": (lambda w: tenancy.do_update_school(w.session, _first(w, School),
-                                                                        code=f"A{u()}"), Tenancy.SCHOOL_UPDATED),
+                                                                        code=f"{secrets.randbelow(10**10):010d}"),
+                                     Tenancy.SCHOOL_UPDATED),
         "service.do_create_class": (new_class, Tenancy.CLASS_CREATED),
         "service.do_update_class": (rename_class, Tenancy.CLASS_UPDATED),
         "service.do_create_department": (new_department, Tenancy.DEPARTMENT_CREATED),
@@ -177,6 +180,8 @@ def _recipes() -> dict[str, tuple[Callable[[World], Any], str]]:
         "service.do_lookup_student": (lambda w: students.do_lookup_student(w.session, "522727200001010000"),
                                       Students.PERSONAL_SEARCHED),
         "service.do_request_rebuild": (lambda w: figures.do_request_rebuild(w.session), Figures.REBUILD_REQUESTED),
+        **status_change_recipes(),
+        **roster_recipes(),
     }
 
 

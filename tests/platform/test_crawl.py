@@ -29,6 +29,9 @@ OPTIONS_PER_SELECT = 6  # a long select (60 classes) is sampled: its first optio
 NOT_FOLLOWED = ("/logout", "/static/", "/schema")  # leaving, files, the API description
 ISO_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d")
 WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# An address shown as such (the audit trail's request path, /api/status-changes/3) is not a
+# field code shown to a person in place of its name.
+PATH = re.compile(r"(?<![A-Za-z0-9_])/[A-Za-z0-9_\-/.{}:]+")
 
 
 def field_codes() -> set[str]:
@@ -92,7 +95,7 @@ def crawl(client: Any, codes: set[str]) -> Crawl:
                 result.problems.append(f"{url}: a download answered {r.status_code}")
             continue
         text = visible_text(r.text)
-        shown = codes & set(WORD.findall(text))
+        shown = codes & set(WORD.findall(PATH.sub(" ", text)))
         if shown:
             result.problems.append(f"{url}: shows field codes {sorted(shown)}")
         if "Traceback" in r.text:

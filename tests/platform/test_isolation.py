@@ -21,17 +21,18 @@ from typing import Any
 
 import pytest
 from litestar.routes import HTTPRoute
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from baoxue.platform.audit import AuditEvent
 from baoxue.platform.auth import PUBLIC_PREFIXES
 from baoxue.platform.db import cross_township_session
 from baoxue.platform.permissions import Role
+from baoxue.tenants.status_changes.models import StatusChange
 from baoxue.tenants.students.models import Student
 from baoxue.tenants.tenancy.demo import DEMO_PASSWORD, DEMO_USERS
 from baoxue.tenants.tenancy.models import Department, Membership, School, SchoolClass, Township, User, Village
 
-UNIT_OWNED = {"class", "student", "membership", "user"}  # what a sibling unit owns
+UNIT_OWNED = {"class", "student", "membership", "user", "change"}  # what a sibling unit owns
 REFUSED = {403, 404}
 
 
@@ -126,12 +127,18 @@ def _ids(settings: Any, township_id: int, *, exclude_unit: tuple[str, int] | Non
         student_q = select(Student.id).where(Student.township_id == township_id)
         membership_q = select(Membership.id).where(Membership.township_id == township_id,
                                                    Membership.school_id.is_not(None))
+        change_q = select(StatusChange.id).where(StatusChange.township_id == township_id)
         if exclude_unit:
             kind, unit = exclude_unit
             if kind == "school":
                 school_q = school_q.where(School.id != unit)
-                student_q = student_q.where(Student.school_id != unit)
+                # A child a transfer is bringing to the unit is the unit's to read already.
+                student_q = student_q.where(Student.school_id != unit, or_(Student.incoming_school_id.is_(None),
+                                                                           Student.incoming_school_id != unit))
                 membership_q = membership_q.where(Membership.school_id != unit)
+                # A change is its school's, the receiving school's and the central school's.
+                change_q = change_q.where(*(or_(column.is_(None), column != unit) for column in (
+                    StatusChange.school_id, StatusChange.to_school_id, StatusChange.central_school_id)))
             elif kind == "village":
                 student_q = student_q.where(Student.residence_village_id != unit)
                 membership_q = membership_q.where(Membership.village_id.is_(None))
@@ -146,6 +153,7 @@ def _ids(settings: Any, township_id: int, *, exclude_unit: tuple[str, int] | Non
             "class": first(select(SchoolClass.id).where(SchoolClass.school_id == school)),
             "student": first(student_q),
             "membership": membership,
+            "change": first(change_q),
             "user": s.scalars(select(Membership.user_id).where(Membership.id == membership)).one(),
         }
 

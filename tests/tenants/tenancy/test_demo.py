@@ -118,7 +118,8 @@ def test_students_are_plausible_and_consistent(s):
         assert st.birth_date == birth_date_of(st.id_number)
         assert st.gender == gender_of(st.id_number)
         assert st.student_number == "G" + st.id_number
-        assert st.status == "01" and st.id_type == "1"
+        # The status-changes demo suspends one child and transfers one out of each township.
+        assert st.status in ("01", "02", "10") and st.id_type == "1"
         school_class = classes[st.class_id]
         assert school_class.school_id == st.school_id
         assert schools[st.school_id] == st.township_id == villages[st.residence_village_id]
@@ -132,6 +133,7 @@ def test_students_are_plausible_and_consistent(s):
         assert st.ethnicity and st.hukou_place.startswith("贵州省") and st.distance_km > 0
         assert 2 <= len(st.name) <= 4
     share = len(students)
+    assert 0 < sum(st.status != "01" for st in students) <= 10
     assert 0.25 <= sum(st.left_behind > 0 for st in students) / share <= 0.35
     # Both parents away: the child lives with a grandparent, and the father's work unit is elsewhere.
     both_away = [st for st in students if st.left_behind == 2]

@@ -127,3 +127,21 @@ def test_the_menu_counts_and_the_page_lists_my_items(persona: Any, signed_in: An
     finally:
         whole.execute(WorkItem.__table__.delete().where(WorkItem.subject_type == "tests"))
         whole.commit()
+
+
+def test_whoever_acts_on_the_record_closes_its_items_on_other_lists(db_session: Any, townships: dict[str, int],
+                                                                     friday: date) -> None:
+    tid = townships["DEMO-BD"]
+    whole = db_session(tid)
+    school, other = _schools(whole)[:2]
+    reconcile(whole, "tests", 600, [_due("tests:watch", other, friday)])
+    whole.commit()
+    try:
+        acting = db_session(tid, "school", school)  # cannot read the other school's list
+        assert acting.scalars(select(WorkItem).where(WorkItem.subject_id == 600)).first() is None
+        reconcile(acting, "tests", 600, [])
+        acting.commit()
+        assert whole.scalars(select(WorkItem.closed_at).where(WorkItem.subject_id == 600)).one() is not None
+    finally:
+        whole.execute(WorkItem.__table__.delete().where(WorkItem.subject_type == "tests"))
+        whole.commit()
