@@ -98,6 +98,13 @@ class Actor:
     def can(self, permission: Permission) -> bool:
         return permission in self.permissions
 
+    @property
+    def signed_as(self) -> str:
+        """How a record names who acted, as things were that day: 王芳（板当中学教导处）."""
+        m = self.membership
+        unit, role = (m.unit_name, m.role.label) if m is not None else ("", "")
+        return f"{self.display_name}（{unit}{role}）"[:64]
+
     def context(self, **extra: object) -> TenantContext:
         return TenantContext(scope=self.scope, user_id=self.user_id, extra={"actor": self, **extra})
 

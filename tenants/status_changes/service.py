@@ -126,11 +126,7 @@ def _step(value: Any) -> Step | None:
 
 
 def actor_name(actor: Any) -> str:
-    """How a step names who took it, as things were that day: 王芳（板当中学教导处）."""
-    m = actor.membership
-    role = m.role.label if m is not None else ""
-    unit = m.unit_name if m is not None else ""
-    return f"{actor.display_name}（{unit}{role}）"[:64]
+    return actor.signed_as
 
 
 @dataclass(frozen=True)
