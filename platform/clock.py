@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta, timezone
 
 CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
@@ -31,8 +33,23 @@ class Clock:
     def unfreeze(self) -> None:
         self._frozen = None
 
+    @contextmanager
+    def kept(self) -> Iterator[datetime]:
+        """Let a block move the clock (the demo tells its stories day by day); afterwards the
+        clock is as it was: still held at the same moment, or running again."""
+        held, start = self._frozen, self.now()
+        try:
+            yield start
+        finally:
+            self._frozen = held
+
 
 clock = Clock()
+
+
+def china_day(moment: datetime) -> date:
+    """The calendar day in China of a moment (a visit's, a service's): what deadlines count from."""
+    return moment.astimezone(CHINA).date()
 
 
 def utcnow() -> datetime:

@@ -104,6 +104,14 @@ def tenant_of(session: Session) -> TenantContext:
     return session.info.get("tenant") or TenantContext()
 
 
+def township_id_of(session: Session) -> int:
+    """The township a session works for; an action that needs one and has none is a bug."""
+    township_id = tenant_of(session).township_id
+    if township_id is None:
+        raise RuntimeError("this needs a township in the session's context")
+    return township_id
+
+
 def set_tenant(session: Session, context: TenantContext) -> None:
     """Change who the session works for, in the current transaction too (no commit needed).
 

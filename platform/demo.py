@@ -11,14 +11,18 @@ never shift the data of the concepts before it.
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from baoxue.platform.concepts import all_concepts
-from baoxue.platform.db import cross_township_session
+from baoxue.platform.clock import clock
+from baoxue.platform.db import TenantContext, cross_township_session, set_tenant
 from baoxue.platform.settings import Settings
 
 RANDOM_SEED = 20260901
@@ -65,3 +69,21 @@ def logins_text() -> str:
         if text_of is not None:
             parts.append(text_of())
     return "\n".join(parts)
+
+
+@contextmanager
+def acting(session: Session, actor: Any, moment: datetime) -> Iterator[Any]:
+    """Act in the seeding session as a demo login on a given day: the services see that person's
+    scope, audit in their name and read the clock at `moment` (wrap the story in `clock.kept()`)."""
+    reason = session.info.get("unscoped_reason")
+    session.flush()
+    session.info.pop("unscoped_reason", None)
+    set_tenant(session, actor.context())
+    clock.freeze(moment)
+    try:
+        yield actor
+        session.flush()
+    finally:
+        set_tenant(session, TenantContext())
+        if reason:
+            session.info["unscoped_reason"] = reason

@@ -60,3 +60,31 @@ class LocalFileStorage:
 
 def storage(settings: Settings) -> FileStorage:
     return LocalFileStorage(settings.files_dir)
+
+
+# --- uploaded certificates (a hospital's, a death certificate, an approval) --------------------
+
+MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
+# What a certificate may be, by its name's suffix, and the bytes such a file begins with.
+DOCUMENT_TYPES: dict[str, bytes] = {".pdf": b"%PDF-", ".jpg": b"\xff\xd8\xff", ".jpeg": b"\xff\xd8\xff",
+                                    ".png": b"\x89PNG\r\n\x1a\n"}
+DOCUMENT_MEDIA_TYPES = {".pdf": "application/pdf", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png"}
+
+
+def document_problem(data: bytes, name: str) -> str | None:
+    """Why an uploaded certificate cannot be kept (in Chinese), or None: its type is checked from
+    its first bytes, never its name alone."""
+    suffix = Path(name).suffix.lower()
+    if suffix not in DOCUMENT_TYPES:
+        return "证明材料只能是 PDF 文件或 JPG、PNG 图片。"
+    if not data:
+        return "上传的证明材料是空文件。"
+    if len(data) > MAX_DOCUMENT_BYTES:
+        return f"证明材料不能超过 {MAX_DOCUMENT_BYTES // (1024 * 1024)} MB，请压缩或把分辨率调低后再上传。"
+    if not data.startswith(DOCUMENT_TYPES[suffix]):
+        return f"文件内容不是 {suffix[1:].upper()} 格式，请上传扫描件或照片的原文件。"
+    return None
+
+
+def document_media_type(key: str) -> str:
+    return DOCUMENT_MEDIA_TYPES.get(Path(key).suffix.lower(), "application/octet-stream")

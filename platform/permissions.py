@@ -81,38 +81,47 @@ class Permission(StrEnum):
     ROSTER_IMPORT = "rosters:roster:import"
     STATUS_READ = "status_changes:change:read"
     STATUS_WRITE = "status_changes:change:write"
+    CASE_READ = "cases:case:read"
+    CASE_WRITE = "cases:case:write"  # open a case, record visits and entries, close it
+    NOTICE_ISSUE = "cases:notice:issue"  # draft and serve the enforcement chain's documents
 
 
 _EVERYONE = {Permission.STRUCTURE_READ}
 _TOWNSHIP_READ = _EVERYONE | {Permission.STUDENT_READ, Permission.FIGURES_READ, Permission.PEOPLE_READ,
                                Permission.STATUS_READ}
+# Both lines work a case: the school's teachers and leaders, the village, the township office.
+_CASE_WORK = {Permission.CASE_READ, Permission.CASE_WRITE}
 # Who requests status changes and takes their steps (which step is whose: status_changes/flows.py).
 _STATUS_WORK = {Permission.STATUS_READ, Permission.STATUS_WRITE}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.COUNTY_VIEWER: frozenset(_EVERYONE | {Permission.FIGURES_READ}),
-    Role.LEADER: frozenset(_TOWNSHIP_READ | {Permission.AUDIT_READ, Permission.STUDENT_READ_PERSONAL}),
+    Role.LEADER: frozenset(_TOWNSHIP_READ | {Permission.AUDIT_READ, Permission.STUDENT_READ_PERSONAL,
+                                             Permission.CASE_READ}),
     # The office takes the central school's steps where a township has no central school.
     Role.OFFICE_STAFF: frozenset(
-        _TOWNSHIP_READ | {Permission.AUDIT_READ, Permission.STUDENT_READ_PERSONAL, Permission.FIGURES_REBUILD,
-                          Permission.STATUS_WRITE}
+        _TOWNSHIP_READ | _CASE_WORK | {Permission.AUDIT_READ, Permission.STUDENT_READ_PERSONAL,
+                                       Permission.FIGURES_REBUILD, Permission.STATUS_WRITE, Permission.NOTICE_ISSUE}
     ),
     Role.DEPARTMENT_STAFF: frozenset(_EVERYONE),
     # Figures are narrowed like the students behind them: a village reads its residents' counts.
-    Role.VILLAGE_CADRE: frozenset(_EVERYONE | {Permission.STUDENT_READ, Permission.STUDENT_READ_PERSONAL,
-                                               Permission.FIGURES_READ}),
+    Role.VILLAGE_CADRE: frozenset(_EVERYONE | _CASE_WORK | {Permission.STUDENT_READ, Permission.STUDENT_READ_PERSONAL,
+                                                            Permission.FIGURES_READ}),
     Role.PRINCIPAL: frozenset(
-        _EVERYONE | _STATUS_WORK | {Permission.STUDENT_READ, Permission.STUDENT_READ_PERSONAL,
-                                    Permission.FIGURES_READ, Permission.PEOPLE_READ, Permission.ROSTER_IMPORT}
+        _EVERYONE | _STATUS_WORK | _CASE_WORK | {
+            Permission.STUDENT_READ, Permission.STUDENT_READ_PERSONAL, Permission.FIGURES_READ, Permission.PEOPLE_READ,
+            Permission.ROSTER_IMPORT, Permission.NOTICE_ISSUE}
     ),
     Role.ACADEMIC_OFFICE: frozenset(
-        _EVERYONE | _STATUS_WORK | {Permission.STUDENT_READ, Permission.STUDENT_READ_PERSONAL,
-                                    Permission.FIGURES_READ, Permission.ROSTER_IMPORT}
+        _EVERYONE | _STATUS_WORK | _CASE_WORK | {Permission.STUDENT_READ, Permission.STUDENT_READ_PERSONAL,
+                                                 Permission.FIGURES_READ, Permission.ROSTER_IMPORT,
+                                                 Permission.NOTICE_ISSUE}
     ),
     Role.CLASS_TEACHER: frozenset(
-        _EVERYONE | _STATUS_WORK | {Permission.STUDENT_READ, Permission.STUDENT_READ_PERSONAL}
+        _EVERYONE | _STATUS_WORK | _CASE_WORK | {Permission.STUDENT_READ, Permission.STUDENT_READ_PERSONAL}
     ),
-    Role.SUBJECT_TEACHER: frozenset(_EVERYONE | {Permission.STUDENT_READ}),
+    # A subject teacher tells the class teacher of an absence and joins visits: reads and records.
+    Role.SUBJECT_TEACHER: frozenset(_EVERYONE | _CASE_WORK | {Permission.STUDENT_READ}),
     Role.SYSTEM_ADMIN: frozenset(
         _TOWNSHIP_READ | {Permission.STRUCTURE_WRITE, Permission.PEOPLE_WRITE, Permission.AUDIT_READ,
                           Permission.FIGURES_REBUILD}

@@ -14,8 +14,6 @@ is there for tests and the demo), then the seeding's clock and scope are restore
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -24,8 +22,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from baoxue.platform.clock import CHINA, clock
-from baoxue.platform.db import TenantContext, set_tenant
-from baoxue.platform.demo import DemoContext
+
+from baoxue.platform.demo import DemoContext, acting
 from baoxue.platform.identity import Actor, MembershipView
 from baoxue.platform.permissions import Role, UnitKind, permissions_of
 from baoxue.tenants.status_changes import service
@@ -59,34 +57,14 @@ class _Story:
 
 
 def seed(demo: DemoContext) -> None:
-    was_frozen = clock._frozen is not None  # noqa: SLF001 - the one clock has no public "is it held?"
-    start = clock.now()
-    try:
+    with clock.kept() as start:
         for seeded in demo.state["tenancy"].values():
             _seed_township(demo, seeded, start)
-    finally:
-        if was_frozen:
-            clock.freeze(start)
-        else:
-            clock.unfreeze()
 
 
-@contextmanager
-def _acting(story: _Story, who: str, moment: datetime) -> Iterator[Actor]:
+def _acting(story: _Story, who: str, moment: datetime) -> Any:
     """Act as a demo login on a given day: the service's scope, audit and clock are theirs."""
-    session, actor = story.session, story.actors[who]
-    reason = session.info.get("unscoped_reason")
-    session.flush()
-    session.info.pop("unscoped_reason", None)
-    set_tenant(session, actor.context())
-    clock.freeze(moment)
-    try:
-        yield actor
-        session.flush()
-    finally:
-        set_tenant(session, TenantContext())
-        if reason:
-            session.info["unscoped_reason"] = reason
+    return acting(story.session, story.actors[who], moment)
 
 
 def _actors(session: Session, prefix: str, township_id: int, township_name: str,

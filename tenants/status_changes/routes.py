@@ -23,6 +23,7 @@ from baoxue.platform.errors import InvalidInput
 from baoxue.platform.permissions import Permission, Role
 from baoxue.platform.resources import Form, form_int, saved
 from baoxue.platform.templating import page
+from baoxue.platform.files import MAX_DOCUMENT_BYTES
 from baoxue.tenants.status_changes import service
 from baoxue.tenants.status_changes.flows import (
     KIND_LABELS,
@@ -52,7 +53,7 @@ CREATE_PROBE = {**WRITE, "probe": {"student_id": "$student", "change_kind": "tra
 STEP_PROBE = {**WRITE, "probe": {"step": "class_teacher", "approved": True, "opinion": "探针"}}
 GRADUATION_API_PROBE = {**WRITE, "probe": {"grade": 9}}
 GRADUATION_PAGE_PROBE = {**WRITE, "probe": {"school_id": "$school", "grade": 9}}
-PAGE_BODY_LIMIT = service.MAX_DOCUMENT_BYTES + 64 * 1024
+PAGE_BODY_LIMIT = MAX_DOCUMENT_BYTES + 64 * 1024
 # Filters and forms never offer what is refused: 退学 and 开除.
 KIND_CHOICES = {str(k): v for k, v in KIND_LABELS.items() if k not in REFUSED_KINDS}
 
@@ -176,7 +177,7 @@ def _new_page(request: Request[Any, Any, Any], db: Session, *, student_id: int |
         "values": values or {}, "errors": errors or {},
         "needs_document": {str(k): v for k, v in NEEDS_DOCUMENT.items()},
         "status_labels": STATUS_LABELS, "grade_names": GRADE_NAMES,
-        "max_mb": service.MAX_DOCUMENT_BYTES // (1024 * 1024),
+        "max_mb": MAX_DOCUMENT_BYTES // (1024 * 1024),
     }, status=status, fragment="fields")
 
 
@@ -189,7 +190,7 @@ def new_change_page(request: Request[Any, Any, Any], db: Session, student_id: in
 def _upload(value: Any) -> tuple[bytes | None, str]:
     """A file input's part: (bytes, name), or (None, "") when no file was chosen."""
     if isinstance(value, UploadFile) and value.filename:
-        return value.file.read(service.MAX_DOCUMENT_BYTES + 1), value.filename
+        return value.file.read(MAX_DOCUMENT_BYTES + 1), value.filename
     return None, ""
 
 

@@ -20,9 +20,10 @@ from sqlalchemy import select
 from baoxue.platform.labels import Entity, Field, numeric_ids
 from baoxue.platform.permissions import Permission
 from baoxue.platform.request_checks import Id, bounded
+from baoxue.platform.files import MAX_DOCUMENT_BYTES
 from baoxue.tenants.status_changes.flows import KIND_LABELS, STATE_LABELS, STEP_LABELS, Kind, Step
 from baoxue.tenants.status_changes.models import StatusChange, StatusStep
-from baoxue.tenants.status_changes.service import MAX_DOCUMENT_BYTES, ChangeView
+from baoxue.tenants.status_changes.service import ChangeView
 
 FIELDS: dict[str, Field | str] = {
     "change_id": Field("学籍变动", entity="status_changes"),

@@ -30,16 +30,16 @@ from datetime import date, datetime, timedelta
 from pathlib import PurePath
 from typing import Any
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from baoxue.platform import audit
 from baoxue.platform.access import access
-from baoxue.platform.clock import CHINA, clock
-from baoxue.platform.db import tenant_of
+from baoxue.platform.clock import china_day, clock
+from baoxue.platform.db import township_id_of
 from baoxue.platform.errors import Conflict, Forbidden, InvalidInput, not_found
-from baoxue.platform.files import storage
+from baoxue.platform.files import DOCUMENT_MEDIA_TYPES, document_problem, storage
 from baoxue.platform.permissions import Role, UnitKind
 from baoxue.platform.scoping import consequences
 from baoxue.platform.settings import Settings, get_settings
@@ -47,18 +47,18 @@ from baoxue.platform.text import normalise, text_refusal
 from baoxue.tenants.status_changes.events import Event
 from baoxue.tenants.status_changes.flows import (
     ALLOWED_STATUSES,
+    Kind,
     KIND_LABELS,
     NEEDS_DOCUMENT,
     OPEN_STATES,
     REFUSED_KIND_MESSAGE,
     REFUSED_KINDS,
     RULES,
+    State,
     STATE_LABELS,
     STATUS_AFTER,
-    STEP_LABELS,
-    Kind,
-    State,
     Step,
+    STEP_LABELS,
     Where,
     steps_of,
 )
@@ -66,6 +66,9 @@ from baoxue.tenants.status_changes.models import StatusChange, StatusStep
 from baoxue.tenants.status_changes.policy import access_change
 from baoxue.tenants.students.models import ENROLLED, STATUS_LABELS, Student
 from baoxue.tenants.students.policy import access_student
+from baoxue.tenants.students.service import first_page_named
+from baoxue.tenants.tenancy import lookups
+from baoxue.tenants.tenancy.lookups import ClassRow, class_teachers, classes_of_school
 from baoxue.tenants.tenancy.models import Membership, MembershipClass, School, SchoolClass, Township
 from baoxue.tenants.tenancy.service import GRADE_NAMES, SCHOOL_GRADES
 from baoxue.tenants.worklist import service as worklist
@@ -74,11 +77,7 @@ from baoxue.tenants.worklist.service import Due, Owner
 SUBJECT = "status_changes"  # what the worklist's items name as their record
 PAGE_SIZE = 50
 STEP_DAYS = 5  # an approval is due this many days after the step before it (or the request)
-MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
 # What a certificate may be: a scan or a photograph. The first bytes must agree with the name.
-DOCUMENT_TYPES: dict[str, bytes] = {".pdf": b"%PDF-", ".jpg": b"\xff\xd8\xff", ".jpeg": b"\xff\xd8\xff",
-                                    ".png": b"\x89PNG\r\n\x1a\n"}
-DOCUMENT_MEDIA_TYPES = {".pdf": "application/pdf", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png"}
 FILE_KIND = "status-documents"
 GRADUATED = "07"
 COMPULSORY_AGE = range(6, 16)  # 6 to 15: the Compulsory Education Law's school age
@@ -94,17 +93,6 @@ _CHANGES = StatusChange.__table__
 
 
 # --- small helpers ----------------------------------------------------------------------------
-
-def _township_id(session: Session) -> int:
-    township_id = tenant_of(session).township_id
-    if township_id is None:
-        raise RuntimeError("status changes need a township in the session's context")
-    return township_id
-
-
-def _china_day(moment: datetime) -> date:
-    return moment.astimezone(CHINA).date()
-
 
 def age_on(birth: date, day: date) -> int:
     """Whole years of age on `day`."""
@@ -129,37 +117,14 @@ def actor_name(actor: Any) -> str:
     return actor.signed_as
 
 
-@dataclass(frozen=True)
-class ClassRow:
-    id: int
-    school_id: int
-    grade: int
-    name: str
-
-
-def _class_row(session: Session, class_id: int | None) -> ClassRow | None:
-    if class_id is None:
-        return None
-    row = session.execute(select(_CLASSES.c.id, _CLASSES.c.school_id, _CLASSES.c.grade, _CLASSES.c.name).where(
-        _CLASSES.c.township_id == _township_id(session), _CLASSES.c.id == class_id)).first()
-    return ClassRow(*row) if row else None
-
-
 def _named_class(session: Session, class_id: Any) -> ClassRow:
     """A class named by the request: one of this township, or the one 404."""
     if not isinstance(class_id, int) or isinstance(class_id, bool):
         raise not_found()
-    found = _class_row(session, class_id)
+    found = lookups.class_row(session, class_id)
     if found is None:
         raise not_found()
     return found
-
-
-def classes_of_school(session: Session, school_id: int | None) -> list[ClassRow]:
-    """The classes of a school, by grade and name (a form's choices)."""
-    query = select(_CLASSES.c.id, _CLASSES.c.school_id, _CLASSES.c.grade, _CLASSES.c.name).where(
-        _CLASSES.c.township_id == _township_id(session), _CLASSES.c.school_id == school_id)
-    return [ClassRow(*row) for row in session.execute(query.order_by(_CLASSES.c.grade, _CLASSES.c.name))]
 
 
 def central_school_id(session: Session) -> int | None:
@@ -170,7 +135,7 @@ def central_school_id(session: Session) -> int | None:
 def _open_change(session: Session, student_id: int) -> Any:
     """The child's open change, whoever may read it (a teacher must learn that one exists)."""
     return session.execute(select(_CHANGES.c.kind, _CHANGES.c.state).where(
-        _CHANGES.c.township_id == _township_id(session), _CHANGES.c.student_id == student_id,
+        _CHANGES.c.township_id == township_id_of(session), _CHANGES.c.student_id == student_id,
         _CHANGES.c.state.in_([str(s) for s in OPEN_STATES])).limit(1)).first()
 
 
@@ -313,7 +278,7 @@ def _names(session: Session, changes: Iterable[StatusChange]) -> _Names:
     schools = dict(session.execute(select(School.id, School.name)).all()) if changes else {}
     class_ids = {c for change in changes for c in (change.class_id, change.to_class_id) if c is not None}
     classes = dict(session.execute(select(_CLASSES.c.id, _CLASSES.c.name).where(
-        _CLASSES.c.township_id == _township_id(session), _CLASSES.c.id.in_(class_ids))).all()) if class_ids else {}
+        _CLASSES.c.township_id == township_id_of(session), _CLASSES.c.id.in_(class_ids))).all()) if class_ids else {}
     return _Names(schools, classes)
 
 
@@ -368,7 +333,7 @@ def _confirm_dates(session: Session, changes: list[StatusChange],
     else:
         filed = {c.id: s.decided_at for c in moving for s in steps.get(c.id, []) if s.step == Step.CENTRAL_SCHOOL}
     days = timedelta(days=confirm_days(session))
-    return {c.id: _china_day(filed.get(c.id, c.requested_at)) + days for c in moving}
+    return {c.id: china_day(filed.get(c.id, c.requested_at)) + days for c in moving}
 
 
 def get_change(session: Session, change_id: int) -> ChangeView:
@@ -395,7 +360,7 @@ def history_of(session: Session, student_id: int) -> list[ChangeView]:
 
 
 def confirm_days(session: Session) -> int:
-    return session.scalar(select(Township.transfer_confirm_days).where(Township.id == _township_id(session))) or 10
+    return session.scalar(select(Township.transfer_confirm_days).where(Township.id == township_id_of(session))) or 10
 
 
 @dataclass(frozen=True)
@@ -418,7 +383,7 @@ class RequestForm:
 def request_form(session: Session, student_id: int) -> RequestForm:
     """The child (in write scope) and the choices the request form offers: five queries."""
     student = access_student(session, student_id, for_write=True)
-    class_row = _class_row(session, student.class_id)
+    class_row = lookups.class_row(session, student.class_id)
     schools = list(session.execute(select(School.id, School.name, School.kind).order_by(School.id)))
     grade = class_row.grade if class_row else None
     to_schools = [(sid, name) for sid, name, kind in schools
@@ -431,25 +396,7 @@ def request_form(session: Session, student_id: int) -> RequestForm:
         open_change=_open_change(session, student.id))
 
 
-def students_to_choose(session: Session, q: str) -> list[tuple[Student, str]]:
-    """Children in scope whose name holds `q` (the request form's "whose change?"): the first page."""
-    from baoxue.tenants.students.service import StudentFilters, list_students
-
-    return list_students(session, StudentFilters(q=q.strip())).rows
-
-
 # --- the worklist -----------------------------------------------------------------------------
-
-def _class_teachers(session: Session, class_id: int | None) -> list[int]:
-    """The active class teachers' memberships of a class, whoever asks."""
-    if class_id is None:
-        return []
-    m, mc = _MEMBERSHIPS, _MEMBERSHIP_CLASSES
-    return list(session.scalars(
-        select(m.c.id).join(mc, and_(mc.c.membership_id == m.c.id, mc.c.township_id == m.c.township_id))
-        .where(m.c.township_id == _township_id(session), mc.c.class_id == class_id,
-               m.c.role == Role.CLASS_TEACHER.value, m.c.is_active.is_(True)).order_by(m.c.id)))
-
 
 def _wanted(session: Session, change: StatusChange) -> list[Due]:
     """The items the change needs now: none once it is completed or refused."""
@@ -462,7 +409,7 @@ def _wanted(session: Session, change: StatusChange) -> list[Due]:
     href = f"/status-changes/{change.id}"
     kind = KIND_LABELS[Kind(change.kind)]
     if change.state == State.IN_TRANSFER:
-        filed_on = _china_day(decided.get(Step.CENTRAL_SCHOOL, since))
+        filed_on = china_day(decided.get(Step.CENTRAL_SCHOOL, since))
         due = filed_on + timedelta(days=confirm_days(session))
         to, source = schools.get(change.to_school_id or 0, ""), schools.get(change.school_id, "")
         arrival = takers(change, Step.ARRIVAL)
@@ -475,11 +422,11 @@ def _wanted(session: Session, change: StatusChange) -> list[Due]:
                 Owner(central.unit_kind, central.unit_id, central.owner_role.value), due, shows_from=due),
         ]
     step = Step(change.next_step)
-    due = _china_day(since) + timedelta(days=STEP_DAYS)
+    due = china_day(since) + timedelta(days=STEP_DAYS)
     title = f"{kind}待{step.label}：{change.student_name}（{schools.get(change.school_id, '')}）"
     who = takers(change, step)
     if step == Step.CLASS_TEACHER:
-        teachers = _class_teachers(session, change.class_id)
+        teachers = class_teachers(session, change.class_id)
         if teachers:
             return [Due(f"status_changes:{step}:{membership_id}", title, href,
                         Owner(UnitKind.SCHOOL, change.school_id, Role.CLASS_TEACHER.value, membership_id), due)
@@ -510,19 +457,6 @@ def _refused_kind(kind: Kind, student: Student) -> str:
     # 16 or older and still on a compulsory school's roll: the platform keeps no such procedure.
     return (f"本平台只办理义务教育阶段的学籍变动，不办理{kind.label}。该学生已满 {age} 周岁，"
             "如确需办理，请报县教育局按规定办理。")
-
-
-def _document_problem(data: bytes, name: str) -> str | None:
-    suffix = PurePath(name).suffix.lower()
-    if suffix not in DOCUMENT_TYPES:
-        return "证明材料只能是 PDF 文件或 JPG、PNG 图片。"
-    if not data:
-        return "上传的证明材料是空文件。"
-    if len(data) > MAX_DOCUMENT_BYTES:
-        return f"证明材料不能超过 {MAX_DOCUMENT_BYTES // (1024 * 1024)} MB，请压缩或分辨率调低后再上传。"
-    if not data.startswith(DOCUMENT_TYPES[suffix]):
-        return f"文件内容不是 {suffix[1:].upper()} 格式，请上传扫描件或照片的原文件。"
-    return None
 
 
 def _date(value: Any) -> date | None | str:
@@ -579,7 +513,7 @@ def do_request_change(session: Session, actor: Any, student_id: int, kind: str, 
         when = None
 
     values: dict[str, Any] = {}
-    class_row = _class_row(session, student.class_id)
+    class_row = lookups.class_row(session, student.class_id)
     destination = normalise(destination)
     if parsed == Kind.TRANSFER_OUT:
         values.update(_transfer_target(session, student, class_row, to_school_id, destination, errors))
@@ -598,7 +532,7 @@ def do_request_change(session: Session, actor: Any, student_id: int, kind: str, 
 
     if document:
         document_name = normalise(document_name) or "证明材料"
-        if problem := (_document_problem(document, document_name)
+        if problem := (document_problem(document, document_name)
                        or text_refusal(document_name, label="文件名", max_length=120)):
             errors["document"] = problem
     elif parsed in NEEDS_DOCUMENT:
@@ -606,7 +540,7 @@ def do_request_change(session: Session, actor: Any, student_id: int, kind: str, 
     if errors:
         raise InvalidInput(errors)
 
-    township_id = _township_id(session)
+    township_id = township_id_of(session)
     if document:
         suffix = PurePath(document_name).suffix.lower()
         values["document_key"] = storage(settings or get_settings()).save(township_id, FILE_KIND, document, suffix)
@@ -742,7 +676,7 @@ def do_decide_step(session: Session, actor: Any, change_id: int, step: str, appr
             if arrival_class is not None:
                 change.to_class_id = arrival_class.id
             _finish(change, State.COMPLETED, now)
-            change.effective_on = change.effective_on or _china_day(now)
+            change.effective_on = change.effective_on or china_day(now)
             effect = _apply(session, change, lambda s: _take_effect(change, s))
     session.flush()
     audit.record(session, Event.STEP_APPROVED if approved else Event.STEP_REFUSED, entity=change, changes={
@@ -832,7 +766,7 @@ def _grade_children(session: Session, school: School, grade: int) -> tuple[list[
         .where(Student.school_id == school.id, SchoolClass.grade == grade, Student.status == ENROLLED)
         .order_by(Student.id)).all()
     held_ids = set(session.scalars(select(_CHANGES.c.student_id).where(
-        _CHANGES.c.township_id == _township_id(session), _CHANGES.c.school_id == school.id,
+        _CHANGES.c.township_id == township_id_of(session), _CHANGES.c.school_id == school.id,
         _CHANGES.c.state.in_([str(s) for s in OPEN_STATES])))) if rows else set()
     return ([(r.id, r.name, r.class_id) for r in rows if r.id not in held_ids],
             [r.name for r in rows if r.id in held_ids])
@@ -864,13 +798,13 @@ def do_graduate_grade(session: Session, actor: Any, school_id: int, grade: Any) 
     children, held = _grade_children(session, school, last)
     if not children:
         raise InvalidInput({"grade": f"{GRADE_NAMES[last]}没有可以办理毕业的在读学生。"})
-    township_id, now = _township_id(session), clock.now()
+    township_id, now = township_id_of(session), clock.now()
     central, name = central_school_id(session), actor_name(actor)
     reason = f"{GRADE_NAMES[last]}学生完成学业，年级整批办理毕业。"
     changes = [StatusChange(
         township_id=township_id, kind=Kind.GRADUATION.value, student_id=student_id, student_name=student_name,
         school_id=school.id, class_id=class_id, central_school_id=central, reason=reason,
-        state=State.COMPLETED.value, next_step="", effective_on=_china_day(now), requested_by=actor.user_id,
+        state=State.COMPLETED.value, next_step="", effective_on=china_day(now), requested_by=actor.user_id,
         requested_at=now, finished_at=now) for student_id, student_name, class_id in children]
     session.add_all(changes)
     session.flush()
@@ -898,3 +832,8 @@ def do_download_document(session: Session, change: StatusChange,
                  changes={"student_id": change.student_id, "document_name": change.document_name})
     suffix = PurePath(change.document_name).suffix.lower()
     return data, change.document_name, DOCUMENT_MEDIA_TYPES.get(suffix, "application/octet-stream")
+
+
+def students_to_choose(session: Session, q: str) -> list[tuple[Student, str]]:
+    """The "which child?" search of the request form: children in scope by name."""
+    return first_page_named(session, q)

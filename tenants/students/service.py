@@ -99,6 +99,11 @@ def list_students(session: Session, filters: StudentFilters = StudentFilters(), 
     return StudentPage(rows, total, page, pages)
 
 
+def first_page_named(session: Session, q: str) -> list[tuple[Student, str]]:
+    """Children in scope whose name holds `q`, with their class (a form's "which child?")."""
+    return list_students(session, StudentFilters(q=q.strip())).rows
+
+
 def do_lookup_student(session: Session, number: str) -> Student | None:
     """The child in scope with this whole ID number or 全国学籍号, or None.
 

@@ -23,6 +23,13 @@ class Township(Base):
     # Days a transfer to another school of the township may wait for the arrival to be confirmed
     # before the central school is told (an unfinished transfer is a possible dropout).
     transfer_confirm_days: Mapped[int] = mapped_column(SmallInteger, default=10)
+    # The enforcement chain's documents the province's law supports (cases.flows.NoticeKind, in
+    # order, comma-separated): art. 58 allows the order to correct; fines need a provincial rule.
+    enforcement_documents: Mapped[str] = mapped_column(String(100), default="persuasion,order,court")
+    notice_series: Mapped[str] = mapped_column(String(30), default="义劝通字")  # 义劝通字〔2026〕第7号
+    # A returned child (辍返生) is visited every `return_visit_days` for `return_watch_weeks`.
+    return_watch_weeks: Mapped[int] = mapped_column(SmallInteger, default=8)
+    return_visit_days: Mapped[int] = mapped_column(SmallInteger, default=14)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from baoxue.platform import audit
 from baoxue.platform.clock import clock, school_year
 from baoxue.platform.access import access
-from baoxue.platform.db import tenant_of
+from baoxue.platform.db import tenant_of, township_id_of
 from baoxue.platform.errors import InvalidInput
 from baoxue.platform.identity import hash_password, password_problem
 from baoxue.platform.text import normalise, text_refusal
@@ -301,12 +301,6 @@ def _values(obj: Any, fields: tuple[str, ...]) -> dict[str, Any]:
     return {f: getattr(obj, f) for f in fields}
 
 
-def _township_id(session: Session) -> int:
-    township_id = tenant_of(session).township_id
-    if township_id is None:
-        raise RuntimeError("a tenancy write needs a township in the session's context")
-    return township_id
-
 
 def _name_taken(session: Session, model: Any, name: str, *, exclude: Any = None, **where: Any) -> bool:
     query = select(model.id).where(model.name == name, *(getattr(model, k) == v for k, v in where.items()))
@@ -359,7 +353,7 @@ def _village_errors(session: Session, values: dict[str, Any], existing: Village 
 def do_create_village(session: Session, *, name: str, code: str = "") -> Village:
     values = {"name": _clean(name), "code": _clean(code)}
     _raise_if(_village_errors(session, values, None))
-    return _create(session, Village(township_id=_township_id(session), **values), Event.VILLAGE_CREATED,
+    return _create(session, Village(township_id=township_id_of(session), **values), Event.VILLAGE_CREATED,
                    VILLAGE_FIELDS)
 
 
@@ -413,7 +407,7 @@ def do_create_school(session: Session, *, name: str, kind: str, code: str = "",
     values = {"name": _clean(name), "kind": _clean(kind), "code": _clean(code),
               "village_id": _school_village(session, village_id)}
     _raise_if(_school_errors(session, values, None))
-    return _create(session, School(township_id=_township_id(session), **values), Event.SCHOOL_CREATED,
+    return _create(session, School(township_id=township_id_of(session), **values), Event.SCHOOL_CREATED,
                    SCHOOL_FIELDS)
 
 
@@ -458,7 +452,7 @@ def do_create_class(session: Session, *, school_id: int | None, grade: int | Non
     school = access(session, School, school_id)
     values = {"grade": grade, "name": _clean(name), "entry_year": entry_year}
     _raise_if(_class_errors(session, school, values, None))
-    return _create(session, SchoolClass(township_id=_township_id(session), school_id=school.id, **values),
+    return _create(session, SchoolClass(township_id=township_id_of(session), school_id=school.id, **values),
                    Event.CLASS_CREATED, ("school_id", *CLASS_FIELDS))
 
 
@@ -494,7 +488,7 @@ def do_create_department(session: Session, *, duty_code: str, name: str = "") ->
     # A blank name takes the duty's usual name (派出所, 司法所, ...): what nearly every township uses.
     values = {"duty_code": duty_code, "name": _clean(name) or DUTY_LABELS.get(duty_code, "")}
     _raise_if(_department_errors(session, values, None))
-    return _create(session, Department(township_id=_township_id(session), **values),
+    return _create(session, Department(township_id=township_id_of(session), **values),
                    Event.DEPARTMENT_CREATED, DEPARTMENT_FIELDS)
 
 
@@ -635,7 +629,7 @@ def _has_membership(session: Session, user: User, role: Role, units: _Units) -> 
 
 def _insert_membership(session: Session, user: User, role: Role, units: _Units, title: str) -> Membership:
     columns = _unit_columns(role, units)
-    township_id = _township_id(session)
+    township_id = township_id_of(session)
     membership = Membership(township_id=township_id, user_id=user.id, role=role.value, title=title, **columns)
     session.add(membership)
     session.flush()

@@ -91,6 +91,8 @@ def _recipes() -> dict[str, tuple[Callable[[World], Any], str]]:
     from baoxue.tenants.tenancy.service import GRADE_NAMES
     from tests.tenants.status_changes.helpers import audit_recipes as status_change_recipes
     from tests.tenants.rosters.helpers import audit_recipes as roster_recipes
+    from tests.tenants.cases.notice_helpers import audit_recipes as notice_recipes
+    from tests.tenants.cases.helpers import audit_recipes as case_recipes
 
     def u() -> str:
         return secrets.token_hex(3)
@@ -182,6 +184,8 @@ def _recipes() -> dict[str, tuple[Callable[[World], Any], str]]:
         "service.do_request_rebuild": (lambda w: figures.do_request_rebuild(w.session), Figures.REBUILD_REQUESTED),
         **status_change_recipes(),
         **roster_recipes(),
+        **notice_recipes(),
+        **case_recipes(),
     }
 
 

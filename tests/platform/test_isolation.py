@@ -27,12 +27,13 @@ from baoxue.platform.audit import AuditEvent
 from baoxue.platform.auth import PUBLIC_PREFIXES
 from baoxue.platform.db import cross_township_session
 from baoxue.platform.permissions import Role
+from baoxue.tenants.cases.models import Case, HomeVisit, Notice, Photo
 from baoxue.tenants.status_changes.models import StatusChange
 from baoxue.tenants.students.models import Student
 from baoxue.tenants.tenancy.demo import DEMO_PASSWORD, DEMO_USERS
 from baoxue.tenants.tenancy.models import Department, Membership, School, SchoolClass, Township, User, Village
 
-UNIT_OWNED = {"class", "student", "membership", "user", "change"}  # what a sibling unit owns
+UNIT_OWNED = {"class", "student", "membership", "user", "change", "case", "visit", "photo", "notice"}  # what a sibling unit owns
 REFUSED = {403, 404}
 
 
@@ -128,6 +129,8 @@ def _ids(settings: Any, township_id: int, *, exclude_unit: tuple[str, int] | Non
         membership_q = select(Membership.id).where(Membership.township_id == township_id,
                                                    Membership.school_id.is_not(None))
         change_q = select(StatusChange.id).where(StatusChange.township_id == township_id)
+        case_q = select(Case.id).where(Case.township_id == township_id)
+        visit_q = select(HomeVisit.id).where(HomeVisit.township_id == township_id)
         if exclude_unit:
             kind, unit = exclude_unit
             if kind == "school":
@@ -139,8 +142,15 @@ def _ids(settings: Any, township_id: int, *, exclude_unit: tuple[str, int] | Non
                 # A change is its school's, the receiving school's and the central school's.
                 change_q = change_q.where(*(or_(column.is_(None), column != unit) for column in (
                     StatusChange.school_id, StatusChange.to_school_id, StatusChange.central_school_id)))
+                # A case and its visits are their school's (and the child's village's).
+                case_q = case_q.where(Case.school_id != unit)
+                visit_q = visit_q.where(HomeVisit.school_id != unit, HomeVisit.student_id.in_(
+                    select(Student.id).where(Student.school_id != unit)))
             elif kind == "village":
                 student_q = student_q.where(Student.residence_village_id != unit)
+                case_q = case_q.where(or_(Case.village_id.is_(None), Case.village_id != unit))
+                visit_q = visit_q.where(HomeVisit.student_id.in_(select(Student.id).where(
+                    or_(Student.residence_village_id.is_(None), Student.residence_village_id != unit))))
                 membership_q = membership_q.where(Membership.village_id.is_(None))
             elif kind == "department":
                 membership_q = membership_q.where(Membership.department_id.is_(None))
@@ -154,6 +164,12 @@ def _ids(settings: Any, township_id: int, *, exclude_unit: tuple[str, int] | Non
             "student": first(student_q),
             "membership": membership,
             "change": first(change_q),
+            "case": first(case_q),
+            "visit": first(visit_q),
+            # A photo is read with its visit or its case: one whose both are out of the unit's reach.
+            "photo": first(select(Photo.id).where(Photo.township_id == township_id, Photo.visit_id.in_(visit_q),
+                                                  or_(Photo.case_id.is_(None), Photo.case_id.in_(case_q)))),
+            "notice": first(select(Notice.id).where(Notice.township_id == township_id, Notice.case_id.in_(case_q))),
             "user": s.scalars(select(Membership.user_id).where(Membership.id == membership)).one(),
         }
 

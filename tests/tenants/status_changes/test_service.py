@@ -23,6 +23,7 @@ from baoxue.platform.files import storage
 from baoxue.platform.identity import Actor
 from baoxue.platform.permissions import Role
 from baoxue.platform.scoping import Scope
+from baoxue.platform.files import MAX_DOCUMENT_BYTES
 from baoxue.tenants.status_changes import service
 from baoxue.tenants.status_changes.flows import State, Step
 from baoxue.tenants.status_changes.models import StatusChange, StatusStep
@@ -237,7 +238,7 @@ def test_a_suspension_needs_its_certificate_of_a_known_type_and_size(world: Worl
     assert "医院诊断证明" in _refused(ask)["document"]
     assert "PDF" in _refused(lambda: ask(document=PDF, document_name="证明.docx"))["document"]
     assert "不是 PNG" in _refused(lambda: ask(document=PDF, document_name="证明.png"))["document"]
-    too_big = PDF + b"0" * service.MAX_DOCUMENT_BYTES
+    too_big = PDF + b"0" * MAX_DOCUMENT_BYTES
     assert "5 MB" in _refused(lambda: ask(document=too_big, document_name="证明.pdf"))["document"]
     errors = _refused(lambda: ask(document=PNG, document_name="证明.png", reason="", effective_on="明天"))
     assert set(errors) == {"reason", "effective_on"}  # everything is checked at once
