@@ -239,9 +239,19 @@ def _responsible(session: Session, student: Student) -> dict[str, int | None]:
         "principal_membership_id": _first_membership(session, _M.c.role == Role.PRINCIPAL.value,
                                                      _M.c.school_id == student.school_id),
         "village_cadre_membership_id": village,
-        # 包村干部: not yet recorded per village; the township office takes every village for now.
-        "township_cadre_membership_id": _first_membership(session, _M.c.role == Role.OFFICE_STAFF.value),
+        # 包村干部: the cadre who takes the child's village; a village nobody takes yet, the office.
+        "township_cadre_membership_id": _liaison(session, student.residence_village_id)
+        or _first_membership(session, _M.c.role == Role.OFFICE_STAFF.value),
     }
+
+
+def _liaison(session: Session, village_id: int | None) -> int | None:
+    """The village's 包村干部 (a plain-table read: a teacher opening a case may not read villages' staff)."""
+    if village_id is None:
+        return None
+    villages = Village.__table__
+    return session.scalar(select(villages.c.liaison_membership_id).where(
+        villages.c.township_id == township_id_of(session), villages.c.id == village_id))
 
 
 # --- reads ------------------------------------------------------------------------------------

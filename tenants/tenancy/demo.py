@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from baoxue.platform import audit
@@ -282,7 +283,18 @@ def _seed_township(session: Session, plan: TownshipPlan, rng: random.Random,
                             for c in taught)
             _granted_by_the_admin(session, tid, users["admin"], users[key], membership, [c.id for c in taught], rng)
     session.flush()
+    _assign_liaisons(session, villages)
     return SeededTownship(plan, township, villages, schools, classes)
+
+
+def _assign_liaisons(session: Session, villages: list[Village]) -> None:
+    """包村: the township's office cadres take the villages between them, in turn."""
+    township_id = villages[0].township_id
+    office = list(session.scalars(select(Membership.id).where(
+        Membership.township_id == township_id, Membership.role == Role.OFFICE_STAFF.value).order_by(Membership.id)))
+    for index, village in enumerate(villages):
+        village.liaison_membership_id = office[index % len(office)]
+    session.flush()
 
 
 def _granted_by_the_admin(session: Session, township_id: int, admin: User, user: User, membership: Membership,

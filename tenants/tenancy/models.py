@@ -35,11 +35,14 @@ class Township(Base):
 
 class Village(TownshipOwned, Base):
     __tablename__ = "villages"
-    __table_args__ = (UniqueConstraint("township_id", "name"),)
+    __table_args__ = (UniqueConstraint("township_id", "name"),
+                      township_fk("liaison_membership_id", "memberships"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(80))
     code: Mapped[str] = mapped_column(String(20), default="")
+    # The township cadre who takes this village (包村干部): the government line of its children's cases.
+    liaison_membership_id: Mapped[int | None] = mapped_column(default=None)
 
 
 class School(TownshipOwned, Base):

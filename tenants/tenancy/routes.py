@@ -81,6 +81,7 @@ def _villages_page(request: Request[Any, Any, Any], db: Session, state: FormStat
     return _page(request, "villages.html", {
         "villages": service.list_villages(db), "editing": state.editing, "values": state.values,
         "errors": state.errors, "can_write": _can(request, Permission.STRUCTURE_WRITE),
+        "liaisons": dict(service.liaison_choices(db)),
     }, status=state.status)
 
 
@@ -130,8 +131,9 @@ VILLAGES = Resource(
     access=policy.access_village, items=service.list_villages,
     create=service.do_create_village, update=service.do_update_village,
     schema_in=VillageIn, schema_patch=VillagePatch, schema_out=VillageOut, render=_villages_page,
-    form_fields=("name", "code"),
-    probe_create={"name": "探针村", "code": "X1"}, probe_update={"name": "探针改名"},
+    form_fields=("name", "code", "liaison_membership_id"), int_fields=frozenset({"liaison_membership_id"}),
+    probe_create={"name": "探针村", "code": "X1"},
+    probe_update={"name": "探针改名", "liaison_membership_id": "$membership"},
 )
 SCHOOLS = Resource(
     key="school", plural="schools", label="学校", **STRUCTURE,

@@ -30,6 +30,7 @@ FIELDS: dict[str, Field | str] = {
     "township_id": Field("乡镇", entity="townships"),
     "county": "所属县",
     "village_id": Field("村委会", entity="villages"),
+    "liaison_membership_id": Field("包村干部", entity="memberships"),
     "school_id": Field("学校", entity="schools"),
     "class_id": Field("班级", entity="school_classes"),
     "class_ids": Field("班级", entity="school_classes"),
@@ -82,11 +83,13 @@ EntryYear = bounded(FIRST_ENTRY_YEAR, 9999)
 class VillageIn:
     name: str
     code: str = ""
+    liaison_membership_id: Id | None = None  # 包村干部: a membership of the leading group or its office
 
 
 class VillagePatch(msgspec.Struct):
     name: str | UnsetType = UNSET
     code: str | UnsetType = UNSET
+    liaison_membership_id: Id | None | UnsetType = UNSET
 
 
 @dataclass
@@ -94,10 +97,11 @@ class VillageOut:
     id: int
     name: str
     code: str
+    liaison_membership_id: int | None
 
     @classmethod
     def of(cls, v: Village) -> VillageOut:
-        return cls(id=v.id, name=v.name, code=v.code)
+        return cls(id=v.id, name=v.name, code=v.code, liaison_membership_id=v.liaison_membership_id)
 
 
 # --- schools -----------------------------------------------------------------------------------

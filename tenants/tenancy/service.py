@@ -51,7 +51,7 @@ SCHOOL_GRADES: dict[str, range] = {
 GRADE_NAMES = ("", "一年级", "二年级", "三年级", "四年级", "五年级", "六年级", "七年级", "八年级", "九年级")
 FIRST_ENTRY_YEAR = 2000
 
-VILLAGE_FIELDS = ("name", "code")
+VILLAGE_FIELDS = ("name", "code", "liaison_membership_id")
 SCHOOL_FIELDS = ("name", "kind", "code", "village_id")
 CLASS_FIELDS = ("grade", "name", "entry_year")  # a class never moves to another school
 DEPARTMENT_FIELDS = ("duty_code", "name")
@@ -350,17 +350,46 @@ def _village_errors(session: Session, values: dict[str, Any], existing: Village 
     return errors
 
 
-def do_create_village(session: Session, *, name: str, code: str = "") -> Village:
-    values = {"name": _clean(name), "code": _clean(code)}
-    _raise_if(_village_errors(session, values, None))
+# Who may take a village (包村): the township's leading group and its office.
+LIAISON_ROLES = (Role.LEADER.value, Role.OFFICE_STAFF.value)
+
+
+def _village_liaison(session: Session, membership_id: Any, errors: dict[str, str]) -> int | None:
+    # access() 404s for another township's membership: the id is never confirmed to exist.
+    if membership_id is None:
+        return None
+    membership = access(session, Membership, membership_id)
+    if membership.role not in LIAISON_ROLES or not membership.is_active:
+        errors["liaison_membership_id"] = "包村干部应是乡镇领导小组或其办公室的在岗人员。"
+    return membership.id
+
+
+def liaison_choices(session: Session) -> list[tuple[int, str]]:
+    """The people who may take a village, as (membership id, "name（title）")."""
+    rows = session.execute(select(Membership.id, User.display_name, Membership.title).join(
+        User, User.id == Membership.user_id).where(Membership.role.in_(LIAISON_ROLES),
+                                                   Membership.is_active.is_(True)).order_by(Membership.id))
+    return [(mid, f"{name}（{title}）" if title else name) for mid, name, title in rows]
+
+
+def do_create_village(session: Session, *, name: str, code: str = "",
+                      liaison_membership_id: int | None = None) -> Village:
+    errors: dict[str, str] = {}
+    values = {"name": _clean(name), "code": _clean(code),
+              "liaison_membership_id": _village_liaison(session, liaison_membership_id, errors)}
+    _raise_if({**_village_errors(session, values, None), **errors})
     return _create(session, Village(township_id=township_id_of(session), **values), Event.VILLAGE_CREATED,
                    VILLAGE_FIELDS)
 
 
 def do_update_village(session: Session, village: Village, **changes: Any) -> Village:
     _check_fields(changes, VILLAGE_FIELDS)
-    values = {**_values(village, VILLAGE_FIELDS), **{k: _clean(v) for k, v in changes.items()}}
-    _raise_if(_village_errors(session, values, village))
+    errors: dict[str, str] = {}
+    cleaned = {k: (v if k == "liaison_membership_id" else _clean(v)) for k, v in changes.items()}
+    if "liaison_membership_id" in cleaned:
+        cleaned["liaison_membership_id"] = _village_liaison(session, cleaned["liaison_membership_id"], errors)
+    values = {**_values(village, VILLAGE_FIELDS), **cleaned}
+    _raise_if({**_village_errors(session, values, village), **errors})
     return _update(session, village, values, Event.VILLAGE_UPDATED)
 
 

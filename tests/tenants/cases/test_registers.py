@@ -52,7 +52,10 @@ def test_the_register_counts_visits_per_teacher_and_flags_rote(db_session: Any, 
         # Flagged, not hidden: the visits stay counted; the teacher's scope sees only their classes.
         set_tenant(session, teacher.context())
         mine = registers.visit_register(session, semester)
-        assert {r.membership_id for r in mine.teachers if r.target} == {teacher.membership_id}
+        rows = {r.membership_id: r for r in mine.teachers if r.target}
+        assert rows[teacher.membership_id].visits == after[teacher.membership_id].visits
+        # Colleagues are listed (every class teacher is), but only the visits the teacher may read count.
+        assert all(r.visits == 0 for m, r in rows.items() if m != teacher.membership_id)
     finally:
         clock.unfreeze()
         session.rollback()

@@ -28,7 +28,7 @@ from baoxue.platform.scoping import Scope
 from baoxue.tenants.cases import service, timeline
 from baoxue.tenants.cases.models import Case, CaseEntry, HomeVisit, Photo, VisitVisitor
 from baoxue.tenants.students.models import Student
-from baoxue.tenants.tenancy.models import Township
+from baoxue.tenants.tenancy.models import Township, Village
 from baoxue.tenants.worklist.models import WorkItem
 from tests.tenants.cases.helpers import caseless_child, jpeg
 from tests.tenants.status_changes.helpers import PDF, class_id, login_actor, school_ids
@@ -105,9 +105,13 @@ def test_a_case_walks_from_identified_to_returned_and_is_watched(world: World, h
 
     case = world.open(teacher, child, first_absent_on="2026-11-02")
     assert (case.stage, case.opened_via, case.previous_case_id) == ("identified", "manual", None)
-    # Both lines named: the class teacher and principal, the village cadre (if any), the township office.
+    # Both lines named: the class teacher and principal, the village cadre (if any), and the township
+    # cadre who takes the child's village (包村).
     assert case.class_teacher_membership_id == teacher.membership_id
-    assert case.principal_membership_id is not None and case.township_cadre_membership_id is not None
+    assert case.principal_membership_id is not None
+    village = world.session.get(Village, world.session.get(Student, child).residence_village_id)
+    assert village.liaison_membership_id is not None
+    assert case.township_cadre_membership_id == village.liaison_membership_id
     items = world.items(case)
     assert set(items) == {"cases:contact"}
     assert (items["cases:contact"].owner_membership_id, items["cases:contact"].due_on.isoformat()) == (

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from baoxue.platform.db import cross_township_session
-from baoxue.tenants.tenancy.models import School, SchoolClass, User, Village
+from baoxue.tenants.tenancy.models import Membership, School, SchoolClass, User, Village
 from tests.tenants.tenancy.conftest import unique as _u
 
 DEMO_PASSWORD = "baoxue2026"
@@ -57,6 +57,26 @@ def test_admin_creates_reads_and_updates_a_village(admin: Any) -> None:
     r = admin.patch(f"/api/villages/{village['id']}", json={"name": name + "改"})
     assert r.status_code == 200 and r.json() == {**village, "name": name + "改"}
     assert name + "改" in {v["name"] for v in admin.get("/api/villages").json()}
+
+
+def test_each_village_names_the_township_cadre_who_takes_it(admin: Any, persona: Any, demo: Any,
+                                                              townships: dict[str, int]) -> None:
+    """包村: a village's cadre is of the leading group or its office, of this township."""
+    village = admin.post("/api/villages", json={"name": f"包村{_u()}"}).json()
+    assert village["liaison_membership_id"] is None
+    office = persona("bd_office").me()["membership"]["id"]
+    r = admin.patch(f"/api/villages/{village['id']}", json={"liaison_membership_id": office})
+    assert r.status_code == 200 and r.json()["liaison_membership_id"] == office
+    teacher = persona("bd_mid_teacher").me()["membership"]["id"]
+    refused = admin.patch(f"/api/villages/{village['id']}", json={"liaison_membership_id": teacher})
+    assert _fields(refused) == {"liaison_membership_id"}
+    with cross_township_session("tests: a membership of the other township", demo) as s:
+        other = s.scalars(select(Membership.id).where(Membership.township_id == townships["DEMO-LG"],
+                                                      Membership.role == "office_staff")).first()
+    assert admin.patch(f"/api/villages/{village['id']}", json={"liaison_membership_id": other}).status_code == 404
+    assert admin.get(f"/api/villages/{village['id']}").json()["liaison_membership_id"] == office
+    r = admin.patch(f"/api/villages/{village['id']}", json={"liaison_membership_id": None})
+    assert r.status_code == 200 and r.json()["liaison_membership_id"] is None
 
 
 def test_admin_creates_a_school_and_its_class(admin: Any, school_year_2026: None) -> None:

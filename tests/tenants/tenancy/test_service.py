@@ -72,7 +72,7 @@ def test_village_created_and_updated_with_audit(bd: Any) -> None:
     village = service.do_create_village(bd, name=f"  {name} ", code="5227")
     assert village.id and village.name == name and village.township_id is not None
     created = _events(bd, "tenancy:village:created", village)
-    assert created[0].changes == {"name": name, "code": "5227"}
+    assert created[0].changes == {"name": name, "code": "5227", "liaison_membership_id": None}
 
     service.do_update_village(bd, village, name=name + "改")
     updated = _events(bd, "tenancy:village:updated", village)
