@@ -40,7 +40,9 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 # Bearer-token API, machine endpoints, the API description and static files: no CSRF.
 CSRF_EXEMPT = ("/api/", "/health", "/schema", "/static/")
 
-CONTENT_SECURITY_POLICY = "frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'"
+# Scripts from this site only (htmx, app.js, signature.js): no page carries inline script or handlers.
+CONTENT_SECURITY_POLICY = ("frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'; "
+                           "script-src 'self'")
 HEADERS = {
     b"x-frame-options": b"DENY",
     b"content-security-policy": CONTENT_SECURITY_POLICY.encode(),

@@ -115,3 +115,19 @@ def test_the_login_form_keeps_its_anonymous_token(browser: Any) -> None:
     r = browser.post("/login", data={"username": "bd_leader", "password": "baoxue2026",
                                      "_csrf_token": "0" * 128}, follow_redirects=False)
     assert r.status_code == 403
+
+
+def test_scripts_come_from_this_site_only_and_no_template_carries_inline_script() -> None:
+    """The policy allows scripts from this site alone, which holds only while no page writes
+    inline script or event handlers (behaviour is declared in data attributes: static/app.js)."""
+    import re
+    from pathlib import Path
+
+    from baoxue.platform.security import CONTENT_SECURITY_POLICY
+
+    assert "script-src 'self'" in CONTENT_SECURITY_POLICY and "unsafe-inline" not in CONTENT_SECURITY_POLICY
+    templates = Path(__file__).resolve().parents[2] / "templates"
+    inline = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>|\son[a-z]+\s*=|javascript:", re.IGNORECASE)
+    found = [f"{path.relative_to(templates)}: {m.group(0)}" for path in templates.rglob("*.html")
+             for m in inline.finditer(path.read_text(encoding="utf-8"))]
+    assert not found, found
