@@ -47,6 +47,17 @@ def bounded(low: int, high: int, **meta: Any) -> Any:
 # What the schemas declare for an id: one the database could hold.
 Id = bounded(1, MAX_BIGINT)
 
+
+def text_up_to(length: int, *, min_length: int = 0) -> Any:
+    """A str of at most `length` characters, checked while decoding and shown in the schema."""
+    bounds: dict[str, int] = {"max_length": length, **({"min_length": min_length} if min_length else {})}
+    return Annotated[str, Meta(**bounds), KwargDefinition(**bounds)]
+
+
+def base64_length(size: int) -> int:
+    """How many characters `size` bytes take in Base64 (a file sent inside a JSON body)."""
+    return -(-size // 3) * 4
+
 NOT_UTF8 = "请求内容不是有效的 UTF-8 编码，请检查后重新提交。"
 NUL_MESSAGE = "不能包含空字符（NUL）。"
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})

@@ -13,21 +13,19 @@ import base64
 import binascii
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import quote
 
 import anyio
 from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
-from litestar.params import KwargDefinition
 from litestar.response import Redirect, Template
-from msgspec import Meta
 from sqlalchemy.orm import Session
 
 from baoxue.platform.auth import actor_of, requires
 from baoxue.platform.errors import InvalidInput
 from baoxue.platform.permissions import Permission
-from baoxue.platform.request_checks import bounded
+from baoxue.platform.request_checks import base64_length, bounded, text_up_to
 from baoxue.platform.resources import Form
 from baoxue.platform.templating import page
 from baoxue.tenants.cases import notices
@@ -40,13 +38,15 @@ ISSUE_PROBE = {**ISSUE, "probe": {"notice_kind": "persuasion"}}
 SERVICE_PROBE = {**ISSUE, "probe": {"served_at": "2026-11-03T15:20:00+08:00", "served_to": "探针", "place": "探针村",
                                     "manner": "直接送达", "server_names": "探针"}}
 PDF = "application/pdf"
-PHOTO_BASE64_CHARS = -(-notices.MAX_RECEIPT_BYTES // 3) * 4
+PHOTO_BASE64_CHARS = base64_length(notices.MAX_RECEIPT_BYTES)
+PhotoBase64 = text_up_to(PHOTO_BASE64_CHARS)
 SERVICE_BODY_LIMIT = PHOTO_BASE64_CHARS + 64 * 1024
 PAGE_BODY_LIMIT = notices.MAX_RECEIPT_BYTES + 64 * 1024
 
-Text64 = Annotated[str, Meta(max_length=64), KwargDefinition(max_length=64)]
-Text200 = Annotated[str, Meta(max_length=200), KwargDefinition(max_length=200)]
-Text500 = Annotated[str, Meta(max_length=500), KwargDefinition(max_length=500)]
+FileName = text_up_to(120, min_length=1)
+Text64 = text_up_to(64)
+Text200 = text_up_to(200)
+Text500 = text_up_to(500)
 Fine = bounded(1, notices.FINE_LIMIT, description="罚款金额（元）")
 
 
@@ -64,9 +64,9 @@ class NoticeIn:
 
 @dataclass
 class ReceiptPhotoIn:
-    filename: Annotated[str, Meta(min_length=1, max_length=120), KwargDefinition(min_length=1, max_length=120)]
+    filename: FileName
     # The photographed receipt with its signatures in Base64: a JPG, PNG or PDF of at most 10 MB.
-    content: Annotated[str, Meta(max_length=PHOTO_BASE64_CHARS), KwargDefinition(max_length=PHOTO_BASE64_CHARS)]
+    content: PhotoBase64
 
 
 @dataclass

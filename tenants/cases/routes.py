@@ -54,6 +54,7 @@ from baoxue.tenants.cases.schemas import (
 )
 from baoxue.tenants.students.models import STATUS_LABELS
 from baoxue.tenants.students.policy import access_student
+from baoxue.tenants.students.service import first_page_named
 from baoxue.tenants.tenancy.service import GRADE_NAMES
 
 READ = requires(Permission.CASE_READ)
@@ -230,7 +231,7 @@ def _new_page(request: Request[Any, Any, Any], db: Session, *, student_id: int |
               status: int = 200) -> Template:
     form = service.open_form(db, student_id) if student_id is not None else None
     return _page(request, "new.html", {
-        "form": form, "q": q.strip(), "found": service.students_to_choose(db, q) if form is None and q.strip() else None,
+        "form": form, "q": q.strip(), "found": first_page_named(db, q) if form is None and q.strip() else None,
         "values": values or {}, "errors": errors or {}, "reasons": REASONS, "status_labels": STATUS_LABELS,
         "today": clock.today().isoformat(),
     }, status=status)
@@ -426,7 +427,7 @@ def _visit_page(request: Request[Any, Any, Any], db: Session, *, student_id: int
     form = service.open_form(db, student_id) if student_id is not None else None
     actor = actor_of(request)
     return _page(request, "visit_new.html", {
-        "form": form, "q": q.strip(), "found": service.students_to_choose(db, q) if form is None and q.strip() else None,
+        "form": form, "q": q.strip(), "found": first_page_named(db, q) if form is None and q.strip() else None,
         "visitors": service.visitor_choices(db, form.student.school_id, form.student.residence_village_id)
         if form else [], "me": actor.membership_id, "modes": VISIT_MODES, "reasons": REASONS,
         "values": values or {}, "errors": errors or {}, "now": _now_local(), "today": clock.today().isoformat(),

@@ -10,16 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Any
 
-from litestar.params import KwargDefinition
-from msgspec import Meta
 from sqlalchemy import select
 
 from baoxue.platform.labels import Entity, Field, numeric_ids
 from baoxue.platform.permissions import Permission
 from baoxue.platform.photos import MAX_PHOTO_BYTES, MAX_SIGNATURE_BYTES
-from baoxue.platform.request_checks import Id
+from baoxue.platform.request_checks import Id, base64_length, text_up_to
 from baoxue.platform.files import MAX_DOCUMENT_BYTES
 from baoxue.tenants.cases.flows import (
     CLOSING_LABELS,
@@ -108,24 +106,27 @@ ENTITIES = {
 }
 
 # A file of N bytes is 4/3 as long in Base64; the service checks the bytes.
-PHOTO_BASE64_CHARS = -(-MAX_PHOTO_BYTES // 3) * 4
-DOCUMENT_BASE64_CHARS = -(-MAX_DOCUMENT_BYTES // 3) * 4
-SIGNATURE_CHARS = -(-MAX_SIGNATURE_BYTES // 3) * 4 + 100
+PHOTO_BASE64_CHARS = base64_length(MAX_PHOTO_BYTES)
+PhotoBase64 = text_up_to(PHOTO_BASE64_CHARS)
+DOCUMENT_BASE64_CHARS = base64_length(MAX_DOCUMENT_BYTES)
+DocumentBase64 = text_up_to(DOCUMENT_BASE64_CHARS)
+SIGNATURE_CHARS = base64_length(MAX_SIGNATURE_BYTES) + 100
 MAX_API_PHOTOS = 3  # a JSON body of six 20 MB photos in Base64 would be too large for one request
 VISIT_BODY_LIMIT = MAX_API_PHOTOS * PHOTO_BASE64_CHARS + SIGNATURE_CHARS + 64 * 1024
 CLOSE_BODY_LIMIT = DOCUMENT_BASE64_CHARS + 64 * 1024
 
 
-Text200 = Annotated[str, Meta(max_length=200), KwargDefinition(max_length=200)]
-Text500 = Annotated[str, Meta(max_length=500), KwargDefinition(max_length=500)]
-Text1000 = Annotated[str, Meta(max_length=1000), KwargDefinition(max_length=1000)]
-Text2000 = Annotated[str, Meta(max_length=2000), KwargDefinition(max_length=2000)]
+FileName = text_up_to(120, min_length=1)
+Text200 = text_up_to(200)
+Text500 = text_up_to(500)
+Text1000 = text_up_to(1000)
+Text2000 = text_up_to(2000)
 
 
 @dataclass
 class FileIn:
-    filename: Annotated[str, Meta(min_length=1, max_length=120), KwargDefinition(min_length=1, max_length=120)]
-    content: Annotated[str, Meta(max_length=PHOTO_BASE64_CHARS), KwargDefinition(max_length=PHOTO_BASE64_CHARS)]
+    filename: FileName
+    content: PhotoBase64
 
 
 @dataclass
@@ -184,13 +185,13 @@ class VisitIn:
     agreed: Text2000 = ""
     next_visit_on: date | None = None
     photos: list[FileIn] = field(default_factory=list)
-    signature: Annotated[str, Meta(max_length=SIGNATURE_CHARS), KwargDefinition(max_length=SIGNATURE_CHARS)] = ""
+    signature: text_up_to(SIGNATURE_CHARS) = ""
 
 
 @dataclass
 class DocumentIn:
-    filename: Annotated[str, Meta(min_length=1, max_length=120), KwargDefinition(min_length=1, max_length=120)]
-    content: Annotated[str, Meta(max_length=DOCUMENT_BASE64_CHARS), KwargDefinition(max_length=DOCUMENT_BASE64_CHARS)]
+    filename: FileName
+    content: DocumentBase64
 
 
 @dataclass

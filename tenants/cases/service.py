@@ -44,7 +44,7 @@ from baoxue.platform.access import access
 from baoxue.platform.clock import CHINA, china_day, clock
 from baoxue.platform.db import township_id_of
 from baoxue.platform.errors import Conflict, Forbidden, InvalidInput, not_found
-from baoxue.platform.files import DOCUMENT_MEDIA_TYPES, document_problem, storage
+from baoxue.platform.files import document_media_type, document_problem, storage
 from baoxue.platform.permissions import Role, ROLE_LABELS, UnitKind
 from baoxue.platform.scoping import consequences
 from baoxue.platform.settings import Settings, get_settings
@@ -68,7 +68,6 @@ from baoxue.tenants.cases.models import Case, CaseEntry, HomeVisit, Photo, Visit
 from baoxue.tenants.cases.policy import access_case
 from baoxue.tenants.students.models import STATUS_LABELS, Student
 from baoxue.tenants.students.policy import access_student
-from baoxue.tenants.students.service import first_page_named
 from baoxue.tenants.tenancy import lookups
 from baoxue.tenants.tenancy.lookups import ClassRow, class_teachers, classes_of_school
 from baoxue.tenants.tenancy.models import Membership, MembershipClass, School, SchoolClass, Township, User, Village
@@ -1046,16 +1045,12 @@ def photo_bytes(session: Session, photo: Photo, *, small: bool = False,
     return storage(settings or get_settings()).read(photo.township_id, photo.small_key if small else photo.key)
 
 
-def media_type(key: str) -> str:
-    return DOCUMENT_MEDIA_TYPES.get(PurePath(key).suffix.lower(), "application/octet-stream")
-
-
 def do_download_photo(session: Session, photo: Photo, settings: Settings | None = None) -> tuple[bytes, str]:
     """A photo, full size, as a download (the API's): audited like every export of a family's data."""
     data = photo_bytes(session, photo, settings=settings)
     audit.record(session, Event.PHOTO_DOWNLOADED, entity=photo, changes={"case_id": photo.case_id,
                                                                         "visit_id": photo.visit_id})
-    return data, media_type(photo.key)
+    return data, document_media_type(photo.key)
 
 
 def signature_bytes(session: Session, visit: HomeVisit, settings: Settings | None = None) -> bytes:
@@ -1070,12 +1065,8 @@ def do_download_closing_document(session: Session, case: Case, settings: Setting
         raise not_found()
     data = storage(settings or get_settings()).read(case.township_id, case.closing_document_key)
     audit.record(session, Event.DOCUMENT_DOWNLOADED, entity=case, changes={"closing": case.closing})
-    return data, media_type(case.closing_document_key)
+    return data, document_media_type(case.closing_document_key)
 
 
 STAGES = [(s.value, s.label) for s in STAGE_ORDER]
 
-
-def students_to_choose(session: Session, q: str) -> list[tuple[Student, str]]:
-    """The "which child?" search of the request form: children in scope by name."""
-    return first_page_named(session, q)

@@ -44,6 +44,7 @@ from baoxue.tenants.status_changes.schemas import (
     StepIn,
 )
 from baoxue.tenants.students.models import STATUS_LABELS
+from baoxue.tenants.students.service import first_page_named
 from baoxue.tenants.tenancy.service import GRADE_NAMES
 
 READ = requires(Permission.STATUS_READ)
@@ -173,7 +174,7 @@ def _new_page(request: Request[Any, Any, Any], db: Session, *, student_id: int |
     form = service.request_form(db, student_id) if student_id is not None else None
     return _page(request, "new.html", {
         "form": form, "kind": kind, "kinds": [(str(k), k.label) for k in REQUESTABLE_KINDS],
-        "q": q.strip(), "found": service.students_to_choose(db, q) if form is None and q.strip() else None,
+        "q": q.strip(), "found": first_page_named(db, q) if form is None and q.strip() else None,
         "values": values or {}, "errors": errors or {},
         "needs_document": {str(k): v for k, v in NEEDS_DOCUMENT.items()},
         "status_labels": STATUS_LABELS, "grade_names": GRADE_NAMES,

@@ -11,15 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Any
 
-from litestar.params import KwargDefinition
-from msgspec import Meta
 from sqlalchemy import select
 
 from baoxue.platform.labels import Entity, Field, numeric_ids
 from baoxue.platform.permissions import Permission
-from baoxue.platform.request_checks import Id, bounded
+from baoxue.platform.request_checks import Id, base64_length, bounded, text_up_to
 from baoxue.platform.files import MAX_DOCUMENT_BYTES
 from baoxue.tenants.status_changes.flows import KIND_LABELS, STATE_LABELS, STEP_LABELS, Kind, Step
 from baoxue.tenants.status_changes.models import StatusChange, StatusStep
@@ -64,19 +62,21 @@ ENTITIES = {
 
 STEP_VALUES = frozenset(str(step) for step in Step)
 # A certificate of MAX_DOCUMENT_BYTES is 4/3 as long in Base64; the service checks the bytes.
-DOCUMENT_BASE64_CHARS = -(-MAX_DOCUMENT_BYTES // 3) * 4
+DOCUMENT_BASE64_CHARS = base64_length(MAX_DOCUMENT_BYTES)
+DocumentBase64 = text_up_to(DOCUMENT_BASE64_CHARS)
 # The body may carry that, and the request's other fields.
 API_BODY_LIMIT = DOCUMENT_BASE64_CHARS + 64 * 1024
-Text200 = Annotated[str, Meta(max_length=200), KwargDefinition(max_length=200)]
-Text500 = Annotated[str, Meta(max_length=500), KwargDefinition(max_length=500)]
+FileName = text_up_to(120, min_length=1)
+Text200 = text_up_to(200)
+Text500 = text_up_to(500)
 Grade = bounded(1, 9, description="毕业年级：小学为 6，初中和九年一贯制学校为 9")
 
 
 @dataclass
 class DocumentIn:
-    filename: Annotated[str, Meta(min_length=1, max_length=120), KwargDefinition(min_length=1, max_length=120)]
+    filename: FileName
     # The file's bytes in Base64: a PDF, JPG or PNG of at most 5 MB.
-    content: Annotated[str, Meta(max_length=DOCUMENT_BASE64_CHARS), KwargDefinition(max_length=DOCUMENT_BASE64_CHARS)]
+    content: DocumentBase64
 
 
 @dataclass

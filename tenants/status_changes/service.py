@@ -39,7 +39,7 @@ from baoxue.platform.access import access
 from baoxue.platform.clock import china_day, clock
 from baoxue.platform.db import township_id_of
 from baoxue.platform.errors import Conflict, Forbidden, InvalidInput, not_found
-from baoxue.platform.files import DOCUMENT_MEDIA_TYPES, document_problem, storage
+from baoxue.platform.files import document_media_type, document_problem, storage
 from baoxue.platform.permissions import Role, UnitKind
 from baoxue.platform.scoping import consequences
 from baoxue.platform.settings import Settings, get_settings
@@ -66,7 +66,6 @@ from baoxue.tenants.status_changes.models import StatusChange, StatusStep
 from baoxue.tenants.status_changes.policy import access_change
 from baoxue.tenants.students.models import ENROLLED, STATUS_LABELS, Student
 from baoxue.tenants.students.policy import access_student
-from baoxue.tenants.students.service import first_page_named
 from baoxue.tenants.tenancy import lookups
 from baoxue.tenants.tenancy.lookups import ClassRow, class_teachers, classes_of_school
 from baoxue.tenants.tenancy.models import Membership, MembershipClass, School, SchoolClass, Township
@@ -830,10 +829,5 @@ def do_download_document(session: Session, change: StatusChange,
     data = storage(settings or get_settings()).read(change.township_id, change.document_key)
     audit.record(session, Event.DOCUMENT_DOWNLOADED, entity=change,
                  changes={"student_id": change.student_id, "document_name": change.document_name})
-    suffix = PurePath(change.document_name).suffix.lower()
-    return data, change.document_name, DOCUMENT_MEDIA_TYPES.get(suffix, "application/octet-stream")
+    return data, change.document_name, document_media_type(change.document_name)
 
-
-def students_to_choose(session: Session, q: str) -> list[tuple[Student, str]]:
-    """The "which child?" search of the request form: children in scope by name."""
-    return first_page_named(session, q)

@@ -14,46 +14,26 @@ from typing import Any
 
 import pytest
 from litestar.exceptions import HTTPException
-from sqlalchemy.exc import ProgrammingError
 from sqlalchemy import select
+from sqlalchemy.exc import ProgrammingError
 
 from baoxue.platform.audit import AuditEvent
 from baoxue.platform.clock import CHINA, clock
-from baoxue.platform.db import TenantContext, set_tenant
-from baoxue.platform.errors import Conflict, InvalidInput
+from baoxue.platform.errors import Conflict
 from baoxue.platform.files import storage
 from baoxue.platform.identity import Actor
-from baoxue.platform.permissions import Role
-from baoxue.platform.scoping import Scope
 from baoxue.tenants.cases import service, timeline
 from baoxue.tenants.cases.models import Case, CaseEntry, HomeVisit, Photo, VisitVisitor
 from baoxue.tenants.students.models import Student
 from baoxue.tenants.tenancy.models import Township, Village
 from baoxue.tenants.worklist.models import WorkItem
 from tests.tenants.cases.helpers import caseless_child, jpeg
-from tests.tenants.status_changes.helpers import PDF, class_id, login_actor, school_ids
+from tests.tenants.status_changes.helpers import PDF, class_id
+from tests.tenants.world import TownshipWorld, refused
 
 
-class World:
+class World(TownshipWorld):
     """One rolled-back transaction of 板当镇, acting as one login after another."""
-
-    def __init__(self, session: Any, settings: Any, township_id: int) -> None:
-        self.session, self.settings, self.township_id = session, settings, township_id
-        self.schools = school_ids(settings, township_id)
-        self._actors: dict[str, Actor] = {}
-
-    def actor(self, username: str, role: Role | None = None) -> Actor:
-        key = f"{username}:{role}"
-        if key not in self._actors:
-            self._actors[key] = login_actor(self.settings, username, role)
-        return self._actors[key]
-
-    def act(self, actor: Actor) -> Actor:
-        set_tenant(self.session, actor.context())
-        return actor
-
-    def as_township(self) -> None:
-        set_tenant(self.session, TenantContext(scope=Scope.township(self.township_id)))
 
     def open(self, who: Actor, student_id: int, **values: Any) -> Case:
         return service.do_open_case(self.session, self.act(who), student_id, **{"note": "今天未到校。", **values})
@@ -86,10 +66,7 @@ def held() -> Iterator[None]:
     clock.unfreeze()
 
 
-def _refused(call: Any) -> dict[str, str]:
-    with pytest.raises(InvalidInput) as info:
-        call()
-    return info.value.errors
+_refused = refused
 
 
 def _teacher_child(world: World) -> tuple[Actor, int]:

@@ -6,7 +6,7 @@ logins as a request would (`act`), so nothing here persists.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
 from typing import Any
@@ -17,13 +17,9 @@ from sqlalchemy import event, select
 
 from baoxue.platform.audit import AuditEvent
 from baoxue.platform.clock import clock
-from baoxue.platform.db import TenantContext, set_tenant
-from baoxue.platform.errors import InvalidInput
-from baoxue.platform.files import storage
+from baoxue.platform.files import MAX_DOCUMENT_BYTES, storage
 from baoxue.platform.identity import Actor
 from baoxue.platform.permissions import Role
-from baoxue.platform.scoping import Scope
-from baoxue.platform.files import MAX_DOCUMENT_BYTES
 from baoxue.tenants.status_changes import service
 from baoxue.tenants.status_changes.flows import State, Step
 from baoxue.tenants.status_changes.models import StatusChange, StatusStep
@@ -31,38 +27,12 @@ from baoxue.tenants.students.models import Student
 from baoxue.tenants.tenancy.models import School, Township
 from baoxue.tenants.worklist.models import WorkItem
 from baoxue.tenants.worklist.service import items_for
-from tests.tenants.status_changes.helpers import (
-    PDF,
-    PNG,
-    actor_from,
-    class_id,
-    free_child,
-    login_actor,
-    membership_view,
-    school_ids,
-)
+from tests.tenants.status_changes.helpers import PDF, PNG, actor_from, class_id, free_child, membership_view, school_ids
+from tests.tenants.world import TownshipWorld, refused
 
 
-class World:
+class World(TownshipWorld):
     """One rolled-back transaction of 板当镇, acting as one login after another."""
-
-    def __init__(self, session: Any, settings: Any, township_id: int) -> None:
-        self.session, self.settings, self.township_id = session, settings, township_id
-        self.schools = school_ids(settings, township_id)
-        self._actors: dict[str, Actor] = {}
-
-    def actor(self, username: str, role: Role | None = None) -> Actor:
-        key = f"{username}:{role}"
-        if key not in self._actors:
-            self._actors[key] = login_actor(self.settings, username, role)
-        return self._actors[key]
-
-    def act(self, actor: Actor) -> Actor:
-        set_tenant(self.session, actor.context())
-        return actor
-
-    def as_township(self) -> None:
-        set_tenant(self.session, TenantContext(scope=Scope.township(self.township_id)))
 
     def new_staff(self, role: str, school: str) -> Actor:
         """A person of another school, made in this transaction (rolled back with it)."""
@@ -112,10 +82,7 @@ def held_clock() -> Iterator[None]:
     clock.unfreeze()
 
 
-def _refused(call: Callable[[], Any]) -> dict[str, str]:
-    with pytest.raises(InvalidInput) as info:
-        call()
-    return info.value.errors
+_refused = refused
 
 
 def _cps_child(world: World, grade: int = 3) -> int:
