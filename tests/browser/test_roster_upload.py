@@ -3,7 +3,6 @@ the error workbook, fixed there and imported."""
 
 from __future__ import annotations
 
-from io import BytesIO
 from pathlib import Path
 from typing import Any
 
