@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 
 CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
 
@@ -50,6 +50,11 @@ clock = Clock()
 def china_day(moment: datetime) -> date:
     """The calendar day in China of a moment (a visit's, a service's): what deadlines count from."""
     return moment.astimezone(CHINA).date()
+
+
+def start_of(day: date) -> datetime:
+    """The first moment of a China calendar day (a query for "visits since that day")."""
+    return datetime.combine(day, time.min, CHINA)
 
 
 def utcnow() -> datetime:

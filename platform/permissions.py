@@ -84,11 +84,18 @@ class Permission(StrEnum):
     CASE_READ = "cases:case:read"
     CASE_WRITE = "cases:case:write"  # open a case, record visits and entries, close it
     NOTICE_ISSUE = "cases:notice:issue"  # draft and serve the enforcement chain's documents
+    CALENDAR_READ = "school_calendar:calendar:read"
+    CALENDAR_WRITE = "school_calendar:calendar:write"  # the township's terms and days; a school's own days
+    ATTENDANCE_READ = "attendance:attendance:read"
+    ATTENDANCE_WRITE = "attendance:attendance:write"  # the daily arrival report, leave, the steps' records
+    RULES_WRITE = "attendance:rules:write"  # the township's escalation thresholds and attendance settings
 
 
-_EVERYONE = {Permission.STRUCTURE_READ}
+_EVERYONE = {Permission.STRUCTURE_READ, Permission.CALENDAR_READ}
 _TOWNSHIP_READ = _EVERYONE | {Permission.STUDENT_READ, Permission.FIGURES_READ, Permission.PEOPLE_READ,
-                               Permission.STATUS_READ}
+                               Permission.STATUS_READ, Permission.ATTENDANCE_READ}
+# Who keeps the daily arrival report: the class teacher, and the school's office for any class.
+_ATTENDANCE_WORK = {Permission.ATTENDANCE_READ, Permission.ATTENDANCE_WRITE}
 # Both lines work a case: the school's teachers and leaders, the village, the township office.
 _CASE_WORK = {Permission.CASE_READ, Permission.CASE_WRITE}
 # Who requests status changes and takes their steps (which step is whose: status_changes/flows.py).
@@ -101,24 +108,26 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     # The office takes the central school's steps where a township has no central school.
     Role.OFFICE_STAFF: frozenset(
         _TOWNSHIP_READ | _CASE_WORK | {Permission.AUDIT_READ, Permission.STUDENT_READ_PERSONAL,
-                                       Permission.FIGURES_REBUILD, Permission.STATUS_WRITE, Permission.NOTICE_ISSUE}
+                                       Permission.FIGURES_REBUILD, Permission.STATUS_WRITE, Permission.NOTICE_ISSUE,
+                                       Permission.CALENDAR_WRITE, Permission.RULES_WRITE}
     ),
     Role.DEPARTMENT_STAFF: frozenset(_EVERYONE),
     # Figures are narrowed like the students behind them: a village reads its residents' counts.
     Role.VILLAGE_CADRE: frozenset(_EVERYONE | _CASE_WORK | {Permission.STUDENT_READ, Permission.STUDENT_READ_PERSONAL,
                                                             Permission.FIGURES_READ}),
     Role.PRINCIPAL: frozenset(
-        _EVERYONE | _STATUS_WORK | _CASE_WORK | {
+        _EVERYONE | _STATUS_WORK | _CASE_WORK | _ATTENDANCE_WORK | {
             Permission.STUDENT_READ, Permission.STUDENT_READ_PERSONAL, Permission.FIGURES_READ, Permission.PEOPLE_READ,
-            Permission.ROSTER_IMPORT, Permission.NOTICE_ISSUE}
+            Permission.ROSTER_IMPORT, Permission.NOTICE_ISSUE, Permission.CALENDAR_WRITE}
     ),
     Role.ACADEMIC_OFFICE: frozenset(
-        _EVERYONE | _STATUS_WORK | _CASE_WORK | {Permission.STUDENT_READ, Permission.STUDENT_READ_PERSONAL,
-                                                 Permission.FIGURES_READ, Permission.ROSTER_IMPORT,
-                                                 Permission.NOTICE_ISSUE}
+        _EVERYONE | _STATUS_WORK | _CASE_WORK | _ATTENDANCE_WORK | {
+            Permission.STUDENT_READ, Permission.STUDENT_READ_PERSONAL, Permission.FIGURES_READ,
+            Permission.ROSTER_IMPORT, Permission.NOTICE_ISSUE, Permission.CALENDAR_WRITE}
     ),
     Role.CLASS_TEACHER: frozenset(
-        _EVERYONE | _STATUS_WORK | _CASE_WORK | {Permission.STUDENT_READ, Permission.STUDENT_READ_PERSONAL}
+        _EVERYONE | _STATUS_WORK | _CASE_WORK | _ATTENDANCE_WORK | {Permission.STUDENT_READ,
+                                                                    Permission.STUDENT_READ_PERSONAL}
     ),
     # A subject teacher tells the class teacher of an absence and joins visits: reads and records.
     Role.SUBJECT_TEACHER: frozenset(_EVERYONE | _CASE_WORK | {Permission.STUDENT_READ}),

@@ -50,3 +50,12 @@ def text_refusal(value: str, *, label: str, max_length: int | None = None, requi
     if max_length is not None and len(value) > max_length:
         return f"{label}不能超过 {max_length} 个字。"
     return None
+
+
+def field_text(value: Any, errors: dict[str, str], key: str, *, label: str, max_length: int | None = None,
+               required: bool = True, multiline: bool = False) -> str:
+    """A form's text field, normalised; its refusal (if any) is added to `errors` under `key`."""
+    text = normalise(value)
+    if problem := text_refusal(text, label=label, max_length=max_length, required=required, multiline=multiline):
+        errors[key] = problem
+    return text

@@ -6,6 +6,6 @@ from baoxue.platform.permissions import Permission
 concept = Concept(
     name="cases",
     label="控辍个案",
-    requires=("students", "worklist"),
+    requires=("students", "worklist", "school_calendar"),
     nav=(NavEntry("控辍个案", "/cases", Permission.CASE_READ, order=45),),
 )

@@ -35,20 +35,20 @@ from datetime import date, datetime, time, timedelta
 from pathlib import PurePath
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from baoxue.platform import audit
 from baoxue.platform.access import access
-from baoxue.platform.clock import CHINA, china_day, clock
+from baoxue.platform.clock import CHINA, china_day, clock, start_of
 from baoxue.platform.db import township_id_of
 from baoxue.platform.errors import Conflict, Forbidden, InvalidInput, not_found
 from baoxue.platform.files import document_media_type, document_problem, storage
 from baoxue.platform.permissions import Role, ROLE_LABELS, UnitKind
 from baoxue.platform.scoping import consequences
 from baoxue.platform.settings import Settings, get_settings
-from baoxue.platform.text import normalise, text_refusal
+from baoxue.platform.text import field_text, normalise, text_refusal
 from baoxue.tenants.cases import timeline
 from baoxue.tenants.cases.events import Event
 from baoxue.tenants.cases.flows import (
@@ -66,6 +66,8 @@ from baoxue.tenants.cases.flows import (
 )
 from baoxue.tenants.cases.models import Case, CaseEntry, HomeVisit, Photo, VisitVisitor
 from baoxue.tenants.cases.policy import access_case
+from baoxue.tenants.school_calendar.rules import Rules, rules_of
+from baoxue.tenants.school_calendar.service import Calendar
 from baoxue.tenants.students.models import STATUS_LABELS, Student
 from baoxue.tenants.students.policy import access_student
 from baoxue.tenants.tenancy import lookups
@@ -154,10 +156,7 @@ def _reason(code: Any, text: Any, errors: dict[str, str], *, required: bool) -> 
 
 def _text(value: Any, label: str, errors: dict[str, str], key: str, *, required: bool = False,
           max_length: int = 2000) -> str:
-    text = normalise(value)
-    if problem := text_refusal(text, label=label, max_length=max_length, required=required, multiline=True):
-        errors[key] = problem
-    return text
+    return field_text(value, errors, key, label=label, max_length=max_length, required=required, multiline=True)
 
 
 def _settings_of(session: Session) -> tuple[int, int]:
@@ -537,7 +536,41 @@ class _Facts:
     attempts: int
     last_visit: HomeVisit | None
     stage_since: date
-    village_visited: bool
+    visitor_roles: set[str]
+
+    @property
+    def village_visited(self) -> bool:
+        return Role.VILLAGE_CADRE.value in self.visitor_roles
+
+    @property
+    def leader_visited(self) -> bool:
+        """A school leader (the principal, or the academic office's head) went: the final visit."""
+        return bool(self.visitor_roles & {Role.PRINCIPAL.value, Role.ACADEMIC_OFFICE.value})
+
+
+@dataclass(frozen=True)
+class _Deadlines:
+    """The case's days counted on its school's calendar from the first day away (day 1), by the
+    township's rules; a case opened by hand for a child long away is due no earlier than its
+    opening (`floor`), one opened by attendance keeps the days the steps fell due."""
+
+    calendar: Calendar
+    rules: Rules
+    school_id: int
+    first: date
+    floor: date
+
+    def step(self, n: int) -> date:
+        return max(self.calendar.day_n(self.school_id, self.first, n), self.floor)
+
+    def after(self, day: date, n: int = 1) -> date:
+        return self.calendar.after(self.school_id, day, n)
+
+
+def _deadlines(session: Session, case: Case) -> _Deadlines:
+    opened = china_day(case.opened_at)
+    return _Deadlines(Calendar.load(session, [case.school_id]), rules_of(session), case.school_id,
+                      case.first_absent_on or opened, date.min if case.opened_via == "attendance" else opened)
 
 
 def _facts(session: Session, case: Case) -> _Facts:
@@ -548,10 +581,10 @@ def _facts(session: Session, case: Case) -> _Facts:
                            .order_by(HomeVisit.visited_at.desc(), HomeVisit.id.desc()).limit(1)).first()
     moved = session.scalar(select(func.max(CaseEntry.occurred_at)).where(
         CaseEntry.case_id == case.id, CaseEntry.kind.in_((EntryKind.STAGE.value, EntryKind.OPENED.value))))
-    village_visited = session.scalar(select(func.count(VisitVisitor.id)).join(
-        HomeVisit, HomeVisit.id == VisitVisitor.visit_id).join(_M, _M.c.id == VisitVisitor.membership_id).where(
-        HomeVisit.case_id == case.id, _M.c.role == Role.VILLAGE_CADRE.value)) or 0
-    return _Facts(kinds, attempts, last, china_day(moved or case.opened_at), bool(village_visited))
+    roles = set(session.scalars(select(_M.c.role).distinct().join(
+        VisitVisitor, _M.c.id == VisitVisitor.membership_id).join(
+        HomeVisit, HomeVisit.id == VisitVisitor.visit_id).where(HomeVisit.case_id == case.id)))
+    return _Facts(kinds, attempts, last, china_day(moved or case.opened_at), roles)
 
 
 def _notice_dues(session: Session, case: Case) -> list[Due] | None:
@@ -564,42 +597,48 @@ def _notice_dues(session: Session, case: Case) -> list[Due] | None:
 
 
 def wanted(session: Session, case: Case) -> list[Due]:
-    """The items the case needs now, for whom, by when."""
+    """The items the case needs now, for whom, by when: each on its school day (DOMAIN.md §6)."""
     href, name = f"/cases/{case.id}", case.student_name
     if case.stage == Stage.CLOSED:
         return _follow_up(session, case, href)
     facts = _facts(session, case)
-    opened = china_day(case.opened_at)
+    days = _deadlines(session, case)
+    rules = days.rules
     dues: list[Due] = []
     stage = Stage(case.stage)
     if stage == Stage.IDENTIFIED:
         if not facts.kinds & {k.value for k in CONTACTS}:
             dues.append(Due("cases:contact", f"联系家长并家访：{name}（疑似辍学）", href, _owner(case, "class_teacher"),
-                            opened + timedelta(days=1)))
+                            days.step(rules.step_contact)))
         else:
-            since = case.first_absent_on or opened
             dues.append(Due("cases:report", f"填报旷课报告单并上报：{name}", href, _owner(case, "class_teacher"),
-                            max(since + timedelta(days=3), opened)))
+                            days.step(rules.step_report)))
     if stage in (Stage.REPORTED, Stage.PERSUADING):
         if facts.attempts < MIN_ATTEMPTS:
             last = facts.last_visit
-            due = (last.next_visit_on if last is not None and last.next_visit_on
-                   else (china_day(last.visited_at) if last else facts.stage_since) + timedelta(days=2))
+            if last is None:
+                due = days.step(rules.step_visits) if case.opened_via == "attendance" else days.after(facts.stage_since)
+            else:
+                due = last.next_visit_on or days.after(china_day(last.visited_at))
             dues.append(Due("cases:visit", f"第{facts.attempts + 1}次劝返：{name}", href,
                             _owner(case, "class_teacher"), due))
-        elif stage == Stage.PERSUADING:
-            last_day = china_day(facts.last_visit.visited_at) if facts.last_visit else facts.stage_since
-            dues.append(Due("cases:decide", f"已劝返{facts.attempts}次未返校，研究最后一次家访或依法控辍：{name}", href,
-                            _owner(case, "principal"), last_day + timedelta(days=7)))
+        if not facts.leader_visited:
+            due = days.step(rules.step_final_visit)
+            dues.append(Due("cases:final_visit", f"校领导与班主任最后一次家访：{name}", href, _owner(case, "principal"),
+                            due, due))
         if case.village_id is not None and not facts.village_visited:
             dues.append(Due("cases:village", f"入户协助劝返：{name}（村委会）", href, _owner(case, "village_cadre"),
-                            facts.stage_since + timedelta(days=7)))
+                            max(days.step(rules.step_village), facts.stage_since)))
+    if EntryKind.DROPOUT_REPORT.value not in facts.kinds:
+        due = days.step(rules.step_confirm)
+        dues.append(Due("cases:confirm", f"确认流失并报送流失报告（乡镇、村委会、县教育局）：{name}", href,
+                        _owner(case, "principal"), due, due))
     notices = _notice_dues(session, case)
     if notices is not None:
         dues.extend(notices)
     elif stage == Stage.ENFORCING:
         dues.append(Due("cases:enforce", f"依法控辍：{name}（制发并送达文书）", href, _owner(case, "township_cadre"),
-                        facts.stage_since + timedelta(days=7)))
+                        days.after(facts.stage_since, 5)))
     return dues
 
 
@@ -661,11 +700,19 @@ def do_open_case(session: Session, actor: Any, student_id: int, *, first_absent_
     if (existing := _open_case_id(session, student.id)) is not None:
         raise Conflict(detail=f"该学生已有未结案的控辍个案（#{existing}），请在该个案中继续记录。")
 
+    case = _create_case(session, actor, student, opened_via=opened_via, first_absent_on=absent_on,
+                        reason_code=code, reason_text=text, note=note)
+    reconcile_case(session, case)
+    return case
+
+
+def _create_case(session: Session, actor: Any, student: Student, *, opened_via: str, first_absent_on: date | None,
+                 reason_code: str = "", reason_text: str = "", note: str) -> Case:
     now = clock.now()
     case = Case(township_id=township_id_of(session), student_id=student.id, student_name=student.name,
                 school_id=student.school_id, class_id=student.class_id, village_id=student.residence_village_id,
                 stage=Stage.IDENTIFIED.value, opened_via=opened_via, opened_by=actor.user_id, opened_at=now,
-                first_absent_on=absent_on, reason_code=code, reason_text=text,
+                first_absent_on=first_absent_on, reason_code=reason_code, reason_text=reason_text,
                 previous_case_id=_last_closed_case_id(session, student.id), **_responsible(session, student))
     try:
         # A savepoint: the partial unique index refuses a second case opened at the same moment.
@@ -676,13 +723,64 @@ def do_open_case(session: Session, actor: Any, student_id: int, *, first_absent_
         raise Conflict(detail="该学生刚刚已有控辍个案建立，请刷新页面后查看。") from None
     relapse = "（再次辍学，关联前一个案）" if case.previous_case_id else ""
     timeline.add_entry(session, case, EntryKind.OPENED, actor, occurred_at=now, summary=note + relapse,
-                       details={"opened_via": opened_via, "first_absent_on": absent_on, "reason_code": code,
-                                "previous_case_id": case.previous_case_id})
+                       details={"opened_via": opened_via, "first_absent_on": first_absent_on,
+                                "reason_code": reason_code, "previous_case_id": case.previous_case_id})
     audit.record(session, Event.OPENED, entity=case, changes={
-        "student_id": student.id, "opened_via": opened_via, "first_absent_on": absent_on,
+        "student_id": student.id, "opened_via": opened_via, "first_absent_on": first_absent_on,
         "previous_case_id": case.previous_case_id})
+    return case
+
+
+def open_from_attendance(session: Session, actor: Any, student_id: int, *, first_absent_on: date, days: int,
+                         returner: bool = False, report: dict[str, Any] | None = None) -> Case:
+    """The escalation opens the case (疑似辍学) on the village day, or on day one for a returner.
+
+    Called by `attendance.escalation` as the consequence of a report it has authorized (or by
+    the township's job). The case begins with everything the run already has: the calls and
+    visits since the first day become its first attempts, and a 旷课报告单 already filed moves it
+    to "reported", so nothing is asked twice.
+    """
+    student = session.scalar(select(Student).where(Student.id == student_id))
+    if student is None:
+        raise not_found()
+    why = "辍返生再次缺课，当日立案" if returner else f"连续旷课{days}个教学日"
+    case = _create_case(session, actor, student, opened_via="attendance", first_absent_on=first_absent_on,
+                        note=f"到校日报告：自{first_absent_on:%Y年%m月%d日}起未到校，{why}，认定为疑似辍学。")
+    for attempt, visit in enumerate(session.scalars(select(HomeVisit).where(
+            HomeVisit.student_id == student.id, HomeVisit.case_id.is_(None),
+            HomeVisit.visited_at >= start_of(first_absent_on), HomeVisit.visited_at <= clock.now()).order_by(HomeVisit.visited_at, HomeVisit.id)), 1):
+        visit.case_id, visit.attempt = case.id, attempt
+        session.execute(update(Photo).where(Photo.visit_id == visit.id).values(case_id=case.id))
+        timeline.add_entry(session, case, EntryKind.HOME_VISIT, actor, occurred_at=visit.visited_at,
+                           visit_id=visit.id, summary=f"第{attempt}次劝返（{VISIT_MODES.get(visit.mode, visit.mode)}，"
+                           f"立案前登记）：见到{visit.met}。{visit.found}",
+                           details={"attempt": attempt, "mode": visit.mode, "before_case": True})
+    if report is not None:
+        facts = {"first_absent_on": first_absent_on, "reason_code": report["reason_code"],
+                 "reason_text": report["text"], "whereabouts": ""}
+        case.reason_code = report["reason_code"]
+        timeline.add_entry(session, case, EntryKind.ABSENCE_REPORT, actor, occurred_at=report["filed_at"],
+                           summary=_report_summary(EntryKind.ABSENCE_REPORT, facts, ""), details=facts)
+        case.stage = Stage.REPORTED.value
+        session.flush()
+        timeline.add_entry(session, case, EntryKind.STAGE, actor, summary="疑似辍学 → 已报告（旷课报告单已于立案前提交）",
+                           details={"from": Stage.IDENTIFIED.value, "to": case.stage})
+    session.flush()
     reconcile_case(session, case)
     return case
+
+
+def note_attendance(session: Session, actor: Any, case_id: int, *, first_absent_on: date, days: int) -> None:
+    """A run of absence of a child whose case is already open: the case takes it over."""
+    case = session.scalar(select(Case).where(Case.id == case_id))
+    if case is None or case.stage == Stage.CLOSED:
+        return
+    if case.first_absent_on is None or first_absent_on < case.first_absent_on:
+        case.first_absent_on = first_absent_on
+    timeline.add_entry(session, case, EntryKind.NOTE, actor, summary=(
+        f"到校日报告：自{first_absent_on:%Y年%m月%d日}起连续旷课{days}个教学日，由本个案继续跟进。"),
+        details={"first_absent_on": first_absent_on, "days": days})
+    reconcile_case(session, case)
 
 
 # --- stages -----------------------------------------------------------------------------------

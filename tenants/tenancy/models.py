@@ -30,6 +30,20 @@ class Township(Base):
     # A returned child (辍返生) is visited every `return_visit_days` for `return_watch_weeks`.
     return_watch_weeks: Mapped[int] = mapped_column(SmallInteger, default=8)
     return_visit_days: Mapped[int] = mapped_column(SmallInteger, default=14)
+    # The absence procedure (DOMAIN.md §6, §13), in school days of consecutive unexcused absence:
+    # the day each step falls due (school_calendar/rules.py reads them as one value).
+    step_contact: Mapped[int] = mapped_column(SmallInteger, default=1)  # the class teacher calls the guardian
+    step_visits: Mapped[int] = mapped_column(SmallInteger, default=2)  # home visits begin, at least three
+    step_report: Mapped[int] = mapped_column(SmallInteger, default=3)  # 旷课报告单 to the school
+    step_village: Mapped[int] = mapped_column(SmallInteger, default=5)  # 疑似辍学: the case opens, the village joins
+    step_final_visit: Mapped[int] = mapped_column(SmallInteger, default=10)  # a school leader's final visit
+    step_confirm: Mapped[int] = mapped_column(SmallInteger, default=15)  # 流失确认 and the 流失报告
+    # Scattered absence: this many unexcused days within the window (school days) is a risk.
+    scattered_days: Mapped[int] = mapped_column(SmallInteger, default=5)
+    scattered_window: Mapped[int] = mapped_column(SmallInteger, default=20)
+    sick_check_days: Mapped[int] = mapped_column(SmallInteger, default=10)  # sick leave this long is checked
+    report_by_hour: Mapped[int] = mapped_column(SmallInteger, default=10)  # a class unreported by then is flagged
+    correction_days: Mapped[int] = mapped_column(SmallInteger, default=3)  # school days a report may be corrected
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -90,15 +90,19 @@ def test_a_case_walks_from_identified_to_returned_and_is_watched(world: World, h
     assert village.liaison_membership_id is not None
     assert case.township_cadre_membership_id == village.liaison_membership_id
     items = world.items(case)
-    assert set(items) == {"cases:contact"}
+    # Each step on its school day counted from the first day away (no calendar entered: weekdays).
+    assert set(items) == {"cases:contact", "cases:confirm"}
     assert (items["cases:contact"].owner_membership_id, items["cases:contact"].due_on.isoformat()) == (
-        teacher.membership_id, "2026-11-03")
+        teacher.membership_id, "2026-11-02")
+    confirm = items["cases:confirm"]  # day 15: the dropout confirmation, the principal's, not shown before
+    assert (confirm.owner_role, confirm.due_on.isoformat(), confirm.shows_from) == (
+        "principal", "2026-11-20", confirm.due_on)
 
     # Day 1: the call home closes "contact"; the absence report is due on day 3.
     clock.advance(timedelta(hours=3))
     service.do_record_entry(world.session, world.act(teacher), case.id, "phone_call", "家长说孩子不肯来。")
-    assert set(world.items(case)) == {"cases:report"}
-    assert world.items(case)["cases:report"].due_on.isoformat() == "2026-11-05"
+    assert set(world.items(case)) == {"cases:report", "cases:confirm"}
+    assert world.items(case)["cases:report"].due_on.isoformat() == "2026-11-04"
 
     clock.advance(timedelta(days=2))
     service.do_move_stage(world.session, world.act(teacher), case.id, "reported", report="absence_report",
@@ -118,8 +122,10 @@ def test_a_case_walks_from_identified_to_returned_and_is_watched(world: World, h
         if n < 3:
             assert items["cases:visit"].title.startswith(f"第{n + 1}次劝返")
             assert items["cases:visit"].due_on == visit.next_visit_on
-    # Three attempts: no more "visit"; the principal decides what is next.
-    assert "cases:visit" not in items and items["cases:decide"].owner_role == "principal"
+    # Three attempts: no more "visit"; the principal's final visit waits for day 10.
+    final = items["cases:final_visit"]
+    assert "cases:visit" not in items and final.owner_role == "principal"
+    assert (final.due_on.isoformat(), final.shows_from) == ("2026-11-13", final.due_on)
 
     # The child comes back: the school confirms the class the platform proposes (same grade).
     clock.advance(timedelta(days=3))
