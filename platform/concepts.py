@@ -7,7 +7,7 @@ creating its folder (see `tenants/README.md`); no file of the shell changes.
 
 A concept's parts live in modules of conventional names, imported when first needed so that
 importing a concept's `__init__` stays cheap and free of cycles:
-`models`, `policy`, `events`, `routes` (exports `routes`), `tasks` (exports `actors`,
+`models`, `policy`, `events`, `routes` (exports `routes`), `home` (exports `todos`), `tasks` (exports `actors`,
 `schedules`), `demo` (exports `seed(session, township)`), `schemas` (may export `FIELDS` and
 `ENTITIES`: the Chinese names of its field codes and records, see `baoxue.platform.labels`).
 """

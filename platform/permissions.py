@@ -93,7 +93,7 @@ class Permission(StrEnum):
 
 _EVERYONE = {Permission.STRUCTURE_READ, Permission.CALENDAR_READ}
 _TOWNSHIP_READ = _EVERYONE | {Permission.STUDENT_READ, Permission.FIGURES_READ, Permission.PEOPLE_READ,
-                               Permission.STATUS_READ, Permission.ATTENDANCE_READ}
+                               Permission.STATUS_READ}
 # Who keeps the daily arrival report: the class teacher, and the school's office for any class.
 _ATTENDANCE_WORK = {Permission.ATTENDANCE_READ, Permission.ATTENDANCE_WRITE}
 # Both lines work a case: the school's teachers and leaders, the village, the township office.
@@ -104,12 +104,12 @@ _STATUS_WORK = {Permission.STATUS_READ, Permission.STATUS_WRITE}
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.COUNTY_VIEWER: frozenset(_EVERYONE | {Permission.FIGURES_READ}),
     Role.LEADER: frozenset(_TOWNSHIP_READ | {Permission.AUDIT_READ, Permission.STUDENT_READ_PERSONAL,
-                                             Permission.CASE_READ}),
+                                             Permission.CASE_READ, Permission.ATTENDANCE_READ}),
     # The office takes the central school's steps where a township has no central school.
     Role.OFFICE_STAFF: frozenset(
         _TOWNSHIP_READ | _CASE_WORK | {Permission.AUDIT_READ, Permission.STUDENT_READ_PERSONAL,
                                        Permission.FIGURES_REBUILD, Permission.STATUS_WRITE, Permission.NOTICE_ISSUE,
-                                       Permission.CALENDAR_WRITE, Permission.RULES_WRITE}
+                                       Permission.CALENDAR_WRITE, Permission.RULES_WRITE, Permission.ATTENDANCE_READ}
     ),
     Role.DEPARTMENT_STAFF: frozenset(_EVERYONE),
     # Figures are narrowed like the students behind them: a village reads its residents' counts.

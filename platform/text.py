@@ -12,6 +12,7 @@ breaks only in multi-line text.
 from __future__ import annotations
 
 import unicodedata
+from datetime import date, datetime
 from typing import Any
 
 REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cs", "Zl", "Zp"})
@@ -59,3 +60,19 @@ def field_text(value: Any, errors: dict[str, str], key: str, *, label: str, max_
     if problem := text_refusal(text, label=label, max_length=max_length, required=required, multiline=multiline):
         errors[key] = problem
     return text
+
+
+def field_date(value: Any, errors: dict[str, str], key: str, *, label: str, required: bool = False) -> date | None:
+    """A date from the API (a date) or a form ("2026-11-27"; blank is None, or refused if required)."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    text = normalise(value)
+    if not text:
+        if required:
+            errors[key] = f"请填写{label}。"
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        errors[key] = f"{label}的格式应为 年-月-日，例如 2026-11-27。"
+        return None

@@ -248,7 +248,7 @@ def _raise(session: Session, kind: str, found: Found, child: Child, *, student_i
     session.add(spell)
     session.flush()
     audit.record(session, Event.SPELL_RAISED, entity=spell, changes={
-        "student_id": student_id, "kind": kind, "first_day": found.first, "days": found.days,
+        "student_id": student_id, "spell_kind": kind, "first_day": found.first, "days": found.days,
         "returner": returner})
     return spell
 
@@ -272,7 +272,7 @@ def _end(session: Session, spell: AbsenceSpell, stop: Found | None, child: Child
         reason, on = "corrected", today  # the days it counted are no longer unexcused
     spell.ended_at, spell.ended_on, spell.ended_reason = clock.now(), on, reason
     audit.record(session, Event.SPELL_ENDED, entity=spell, changes={
-        "student_id": spell.student_id, "kind": spell.kind, "reason": reason, "ended_on": on, "days": spell.days})
+        "student_id": spell.student_id, "spell_kind": spell.kind, "reason": reason, "ended_on": on, "days": spell.days})
     if spell.case_id is not None and reason in ("present", "excused"):
         _tell_case(session, spell, on, child)
 

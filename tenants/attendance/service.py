@@ -26,7 +26,7 @@ from baoxue.platform import audit
 from baoxue.platform.clock import clock
 from baoxue.platform.db import township_id_of
 from baoxue.platform.errors import Conflict, InvalidInput
-from baoxue.platform.text import field_text, normalise
+from baoxue.platform.text import field_date, field_text, normalise
 from baoxue.tenants.attendance.events import Event
 from baoxue.tenants.attendance.flows import ABSENCE_LABELS, AWAY, LEAVE_KINDS, AbsenceKind
 from baoxue.tenants.attendance.models import AbsenceSpell, Absence, AttendanceReport, Leave
@@ -229,17 +229,23 @@ def do_save_class_day(session: Session, actor: Any, class_id: int, day: Any,
             session.flush()
     except IntegrityError:
         raise Conflict(detail="本班当天的到校日报告刚刚已由他人提交，请刷新页面后再更正。") from None
+    # The trail names each child's mark in Chinese (病假, 旷课 ...): the audit page shows it as kept.
     if first:
         audit.record(session, Event.REPORTED, entity=report, changes={
             "class_id": klass.id, "day": when, "source": source, "absent": report.absent,
-            "unexcused": report.unexcused, "late": report.late, "absences": sorted(added)})
+            "unexcused": report.unexcused, "late": report.late, "absences": _named(added)})
     elif added or removed or changed:
         audit.record(session, Event.CORRECTED, entity=report, changes={
-            "class_id": klass.id, "day": when, "source": source, "added": sorted(added),
-            "removed": sorted(removed), "changed": sorted(changed)})
+            "class_id": klass.id, "day": when, "source": source, "added": _named(added),
+            "removed": _named(removed), "changed": _named(changed)})
     worklist.reconcile(session, UNREPORTED, klass.id, [])  # reported: the office's flag closes
     escalation.check(session, class_ids=[klass.id])
     return report
+
+
+def _named(marks: list[list[Any]]) -> list[list[Any]]:
+    """[[student_id, kind, ...]] with each kind as its label: [[12, "旷课"], [15, "病假", "事假"]]."""
+    return sorted([sid, *(ABSENCE_LABELS.get(AbsenceKind(k), k) for k in kinds)] for sid, *kinds in marks)
 
 
 def _parse_day(value: Any) -> date:
@@ -259,8 +265,8 @@ def do_grant_leave(session: Session, actor: Any, student_id: int, *, kind: str, 
     kind = normalise(kind or "")
     if kind not in (AbsenceKind.SICK, AbsenceKind.PERSONAL):
         errors["kind"] = "请选择请假类型：病假或事假。"
-    start = _field_day(starts_on, "请假开始日期", "starts_on", errors)
-    end = _field_day(ends_on, "请假结束日期", "ends_on", errors)
+    start = field_date(starts_on, errors, "starts_on", label="请假开始日期", required=True)
+    end = field_date(ends_on, errors, "ends_on", label="请假结束日期", required=True)
     if start and end and end < start:
         errors["ends_on"] = "请假结束日期不能早于开始日期。"
     if start and start < clock.today():
@@ -290,20 +296,6 @@ def do_cancel_leave(session: Session, actor: Any, leave_id: int) -> Leave:
     session.flush()
     audit.record(session, Event.LEAVE_CANCELLED, entity=leave, changes={"student_id": leave.student_id})
     return leave
-
-
-def _field_day(value: Any, label: str, key: str, errors: dict[str, str]) -> date | None:
-    if isinstance(value, date):
-        return value
-    text = normalise(str(value or ""))
-    if not text:
-        errors[key] = f"请填写{label}。"
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        errors[key] = f"{label}格式应为 2026-09-01。"
-        return None
 
 
 def leaves_of(session: Session, student_id: int) -> list[Leave]:
@@ -401,3 +393,47 @@ def flag_unreported(session: Session, hour: int) -> dict[str, Any]:
     dues = unreported_dues(session, now.date(), Calendar.load(session))
     worklist.reconcile_many(session, UNREPORTED, dues)
     return {"flagged": sum(1 for d in dues.values() if d), "day": now.date().isoformat()}
+
+
+# --- the township's rules ---------------------------------------------------------------------
+
+def do_change_rules(session: Session, actor: Any, values: Mapping[str, Any]) -> Rules:
+    """The township's thresholds and settings, each within its bounds, the steps in their order."""
+    from baoxue.platform.db import tenant_of
+    from baoxue.platform.errors import not_found
+    from baoxue.tenants.school_calendar.rules import RULE_FIELDS, RULE_LABELS
+    from baoxue.tenants.tenancy.models import Township
+
+    scope = tenant_of(session).scope
+    if scope is None or not scope.whole_township:
+        raise not_found()
+    errors: dict[str, str] = {}
+    before = rules_of(session)
+    wanted: dict[str, int] = {}
+    for name in RULE_FIELDS:
+        label, low, high = RULE_LABELS[name]
+        raw = values.get(name, getattr(before, name))
+        try:
+            number = int(str(raw).strip())
+        except ValueError:
+            errors[name] = f"{label}须是整数。"
+            continue
+        if not low <= number <= high:
+            errors[name] = f"{label}须在 {low} 到 {high} 之间。"
+        wanted[name] = number
+    order = (("step_contact", "step_visits"), ("step_report", "step_confirm"), ("step_village", "step_confirm"),
+             ("step_final_visit", "step_confirm"), ("scattered_days", "scattered_window"))
+    for earlier, later in order:
+        if earlier in wanted and later in wanted and wanted[earlier] > wanted[later] and later not in errors:
+            errors[later] = f"{RULE_LABELS[later][0]}不能早于（小于）{RULE_LABELS[earlier][0]}。"
+    if errors:
+        raise InvalidInput(errors)
+    township = session.get(Township, township_id_of(session))
+    changes = {name: [getattr(before, name), number] for name, number in wanted.items()
+               if getattr(before, name) != number}
+    for name, number in wanted.items():
+        setattr(township, name, number)
+    session.flush()
+    if changes:
+        audit.record(session, Event.RULES_CHANGED, entity_type="townships", entity_id=township.id, changes=changes)
+    return rules_of(session)

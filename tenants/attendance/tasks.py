@@ -12,7 +12,7 @@ from baoxue.tenants.attendance.service import flag_unreported
 from baoxue.workers.actors import actor
 
 ESCALATE_HOUR = 6  # before school: yesterday's reports are all in, today's steps are on the lists
-REPORT_HOURS = range(7, 17)  # the hours a township may set as its reporting deadline (rules.py)
+REPORT_HOURS = range(8, 13)  # the hours a township may set as its reporting deadline (rules.py)
 
 
 def escalate_key(day: date) -> str:

@@ -28,12 +28,13 @@ from sqlalchemy import select
 
 from baoxue.platform.clock import CHINA, clock
 from baoxue.platform.demo import DemoContext, acting
-from baoxue.platform.identity import Actor, MembershipView
-from baoxue.platform.permissions import Role, UnitKind, permissions_of
+from baoxue.platform.identity import Actor
+from baoxue.platform.permissions import Role, UnitKind
 from baoxue.tenants.cases import service
 from baoxue.tenants.cases.registers import semester_on
 from baoxue.tenants.students.models import Student
-from baoxue.tenants.tenancy.models import Membership, MembershipClass, SchoolClass, User
+from baoxue.tenants.tenancy.demo import demo_actors
+from baoxue.tenants.tenancy.models import SchoolClass
 
 LOGINS = {"mid_principal": Role.PRINCIPAL, "mid_academic": Role.ACADEMIC_OFFICE, "mid_teacher": Role.CLASS_TEACHER,
           "cps_principal": Role.PRINCIPAL, "cps_academic": Role.ACADEMIC_OFFICE, "cps_teacher": Role.CLASS_TEACHER,
@@ -82,32 +83,6 @@ def seed(demo: DemoContext) -> None:
 def _acting(story: _Story, who: str, moment: datetime) -> Any:
     """Act as a demo login on a given day: the service's scope, audit and clock are theirs."""
     return acting(story.session, story.actors[who], moment)
-
-
-def _actors(story_session: Any, prefix: str, township_id: int, township_name: str, names: dict[tuple[str, int], str]
-            ) -> dict[str, Actor]:
-    rows = story_session.execute(
-        select(User, Membership).join(Membership, Membership.user_id == User.id)
-        .where(User.username.in_([f"{prefix}_{key}" for key in LOGINS]), Membership.township_id == township_id)
-        .order_by(Membership.id)).all()
-    taught: dict[int, list[int]] = {}
-    for membership_id, class_id in story_session.execute(
-            select(MembershipClass.membership_id, MembershipClass.class_id)
-            .where(MembershipClass.township_id == township_id)):
-        taught.setdefault(membership_id, []).append(class_id)
-    actors: dict[str, Actor] = {}
-    for user, m in rows:
-        key = user.username.removeprefix(f"{prefix}_")
-        role = Role(m.role)
-        if key in actors or role != LOGINS[key]:
-            continue
-        kind = role.unit_kind
-        view = MembershipView(id=m.id, township_id=township_id, township_name=township_name, role=role,
-                              unit_kind=kind, unit_id=m.unit_id, unit_name=names.get((kind.value, m.unit_id or 0), ""),
-                              class_ids=tuple(taught.get(m.id, ())))
-        actors[key] = Actor(user_id=user.id, username=user.username, display_name=user.display_name, session_id="",
-                            csrf_token="", membership=view, memberships=(view,), permissions=permissions_of(role))
-    return actors
 
 
 def picture(rng: Any, label: int = 0) -> bytes:
@@ -295,10 +270,7 @@ def _register_story(story: _Story, classes: dict[str, list[SchoolClass]]) -> Non
 
 
 def _seed_township(demo: DemoContext, seeded: Any, start: datetime) -> None:
-    plan = seeded.plan
-    names = {("school", s.id): s.name for s in seeded.schools.values()}
-    names |= {("village", v.id): v.name for v in seeded.villages}
-    actors = _actors(demo.session, plan.prefix, seeded.township.id, plan.name, names)
+    actors = demo_actors(demo.session, seeded, LOGINS)
     villages = {seeded.villages[0].id: "village1", seeded.villages[1].id: "village2"}
     story = _Story(demo, seeded.township.id, actors, start, set(), villages)
     for key in seeded.schools:

@@ -48,7 +48,7 @@ from baoxue.platform.files import document_media_type, document_problem, storage
 from baoxue.platform.permissions import Role, ROLE_LABELS, UnitKind
 from baoxue.platform.scoping import consequences
 from baoxue.platform.settings import Settings, get_settings
-from baoxue.platform.text import field_text, normalise, text_refusal
+from baoxue.platform.text import field_date, field_text, normalise, text_refusal
 from baoxue.tenants.cases import timeline
 from baoxue.tenants.cases.events import Event
 from baoxue.tenants.cases.flows import (
@@ -106,16 +106,7 @@ _CASES = Case.__table__
 
 def _date(value: Any, label: str, errors: dict[str, str], key: str) -> date | None:
     """A date from the API (a date) or a form ("2026-11-27"; "" for none)."""
-    if value is None or isinstance(value, date) and not isinstance(value, datetime):
-        return value
-    text = normalise(value)
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        errors[key] = f"{label}的格式应为 年-月-日，例如 2026-11-27。"
-        return None
+    return field_date(value, errors, key, label=label)
 
 
 def _moment(value: Any, label: str, errors: dict[str, str], key: str) -> datetime | None:
@@ -569,8 +560,9 @@ class _Deadlines:
 
 def _deadlines(session: Session, case: Case) -> _Deadlines:
     opened = china_day(case.opened_at)
-    return _Deadlines(Calendar.load(session, [case.school_id]), rules_of(session), case.school_id,
-                      case.first_absent_on or opened, date.min if case.opened_via == "attendance" else opened)
+    calendar = Calendar.load(session, [case.school_id])
+    floor = date.min if case.opened_via == "attendance" else calendar.day_n(case.school_id, opened, 1)
+    return _Deadlines(calendar, rules_of(session), case.school_id, case.first_absent_on or opened, floor)
 
 
 def _facts(session: Session, case: Case) -> _Facts:

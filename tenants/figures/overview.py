@@ -78,6 +78,19 @@ def todos(session: Session, actor: Any, grants: list[Grant]) -> list[Todo]:
         found.append(Todo("目前没有转介给本部门的事项。"))
     if role == Role.COUNTY_VIEWER:
         found.append(Todo("查看本乡镇的在校生统计。", "#figures"))
+    return found + concept_todos(session, actor)
+
+
+def concept_todos(session: Session, actor: Any) -> list[Any]:
+    """What other concepts remind this person of today: a concept's `home.py` may export
+    `todos(session, actor)` returning items with `text` and `href` (the first screen lists them)."""
+    from baoxue.platform.concepts import all_concepts
+
+    found: list[Any] = []
+    for concept in all_concepts():
+        module = concept.module("home")
+        if module is not None and concept.name != "figures":
+            found.extend(module.todos(session, actor))
     return found
 
 

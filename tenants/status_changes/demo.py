@@ -24,11 +24,12 @@ from sqlalchemy.orm import Session
 from baoxue.platform.clock import CHINA, clock
 
 from baoxue.platform.demo import DemoContext, acting
-from baoxue.platform.identity import Actor, MembershipView
-from baoxue.platform.permissions import Role, UnitKind, permissions_of
+from baoxue.platform.identity import Actor
+from baoxue.platform.permissions import Role
 from baoxue.tenants.status_changes import service
 from baoxue.tenants.students.models import Student
-from baoxue.tenants.tenancy.models import Membership, MembershipClass, SchoolClass, User
+from baoxue.tenants.tenancy.demo import demo_actors
+from baoxue.tenants.tenancy.models import SchoolClass
 
 # A sample scan, as small as a valid PDF can be (the demo's certificates are all this one page).
 SAMPLE_PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
@@ -38,8 +39,8 @@ SAMPLE_PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
               b"4 0 obj<</Length 58>>stream\nBT /F1 24 Tf 72 760 Td (Demo certificate - sample) Tj ET\n"
               b"endstream endobj\n5 0 obj<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>endobj\n"
               b"trailer<</Root 1 0 R>>\n%%EOF\n")
-LOGINS = ("mid_principal", "mid_academic", "mid_teacher", "cps_principal", "cps_academic", "cps_teacher")
-_SCHOOL_ROLES = (Role.PRINCIPAL.value, Role.ACADEMIC_OFFICE.value, Role.CLASS_TEACHER.value)
+LOGINS = {"mid_principal": Role.PRINCIPAL, "mid_academic": Role.ACADEMIC_OFFICE, "mid_teacher": Role.CLASS_TEACHER,
+          "cps_principal": Role.PRINCIPAL, "cps_academic": Role.ACADEMIC_OFFICE, "cps_teacher": Role.CLASS_TEACHER}
 _OUTSIDE = ("浙江省宁波市鄞州区", "广东省东莞市长安镇", "福建省晋江市", "贵州省贵阳市观山湖区", "江苏省苏州市吴江区")
 
 
@@ -67,28 +68,6 @@ def _acting(story: _Story, who: str, moment: datetime) -> Any:
     return acting(story.session, story.actors[who], moment)
 
 
-def _actors(session: Session, prefix: str, township_id: int, township_name: str,
-            school_names: dict[int, str]) -> dict[str, Actor]:
-    rows = session.execute(
-        select(User, Membership).join(Membership, Membership.user_id == User.id)
-        .where(User.username.in_([f"{prefix}_{key}" for key in LOGINS]), Membership.township_id == township_id,
-               Membership.role.in_(_SCHOOL_ROLES))).all()
-    taught: dict[int, list[int]] = {}
-    for membership_id, class_id in session.execute(select(MembershipClass.membership_id, MembershipClass.class_id)
-                                                   .where(MembershipClass.township_id == township_id)):
-        taught.setdefault(membership_id, []).append(class_id)
-    actors = {}
-    for user, m in rows:
-        role = Role(m.role)
-        view = MembershipView(id=m.id, township_id=township_id, township_name=township_name, role=role,
-                              unit_kind=UnitKind.SCHOOL, unit_id=m.school_id,
-                              unit_name=school_names.get(m.school_id or 0, ""), class_ids=tuple(taught.get(m.id, ())))
-        actors[user.username.removeprefix(f"{prefix}_")] = Actor(
-            user_id=user.id, username=user.username, display_name=user.display_name, session_id="", csrf_token="",
-            membership=view, memberships=(view,), permissions=permissions_of(role))
-    return actors
-
-
 def _child(story: _Story, demo: DemoContext, school_class: SchoolClass) -> int:
     """A child of the class not yet in the story."""
     ids = [i for i in story.session.scalars(select(Student.id).where(Student.class_id == school_class.id)
@@ -110,10 +89,8 @@ def _decide(story: _Story, change: Any, who: str, days_ago: int, approved: bool 
 
 
 def _seed_township(demo: DemoContext, seeded: Any, start: datetime) -> None:
-    session, plan = demo.session, seeded.plan
-    school_names = {school.id: school.name for school in seeded.schools.values()}
-    story = _Story(session, seeded.township.id,
-                   _actors(session, plan.prefix, seeded.township.id, plan.name, school_names), start, set())
+    session = demo.session
+    story = _Story(session, seeded.township.id, demo_actors(session, seeded, LOGINS), start, set())
     mid, cps = seeded.classes["mid"], seeded.classes["cps"]
 
     def klass(classes: list[SchoolClass], grade: int, n: int = 1) -> SchoolClass:

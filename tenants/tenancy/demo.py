@@ -10,6 +10,7 @@ ID numbers and phone numbers are invented.
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -338,3 +339,38 @@ def logins_text() -> str:
 
 
 LOGINS_TEXT = logins_text()
+
+
+def demo_actors(session: Any, seeded: SeededTownship, logins: Mapping[str, Role]) -> dict[str, Any]:
+    """The township's demo logins (`{"mid_teacher": Role.CLASS_TEACHER, ...}`, without the prefix)
+    as the services see them: each with its membership of that role, its classes and permissions.
+    Later concepts' demos act as these people (`platform.demo.acting`)."""
+    from baoxue.platform.identity import Actor, MembershipView
+    from baoxue.platform.permissions import permissions_of
+
+    plan = seeded.plan
+    names = {("school", s.id): s.name for s in seeded.schools.values()}
+    names |= {("village", v.id): v.name for v in seeded.villages}
+    township_id = seeded.township.id
+    rows = session.execute(
+        select(User, Membership).join(Membership, Membership.user_id == User.id)
+        .where(User.username.in_([f"{plan.prefix}_{key}" for key in logins]), Membership.township_id == township_id)
+        .order_by(Membership.id)).all()
+    taught: dict[int, list[int]] = {}
+    for membership_id, class_id in session.execute(
+            select(MembershipClass.membership_id, MembershipClass.class_id)
+            .where(MembershipClass.township_id == township_id)):
+        taught.setdefault(membership_id, []).append(class_id)
+    actors: dict[str, Any] = {}
+    for user, m in rows:
+        key = user.username.removeprefix(f"{plan.prefix}_")
+        role = Role(m.role)
+        if key in actors or role != logins[key]:
+            continue
+        kind = role.unit_kind
+        view = MembershipView(id=m.id, township_id=township_id, township_name=plan.name, role=role,
+                              unit_kind=kind, unit_id=m.unit_id, unit_name=names.get((kind.value, m.unit_id or 0), ""),
+                              class_ids=tuple(taught.get(m.id, ())))
+        actors[key] = Actor(user_id=user.id, username=user.username, display_name=user.display_name, session_id="",
+                            csrf_token="", membership=view, memberships=(view,), permissions=permissions_of(role))
+    return actors

@@ -42,7 +42,9 @@ def worklist_api(request: Request[Any, Any, Any], db: Session) -> list[WorkItemO
 
 @get("/worklist", opt=SIGNED_IN, include_in_schema=False, sync_to_thread=True)
 def worklist_page(request: Request[Any, Any, Any], db: Session) -> Template:
-    return Template("worklist/list.html", context={"worklist": service.items_for(db, actor_of(request))})
+    actor = actor_of(request)
+    return Template("worklist/list.html", context={"worklist": service.items_for(db, actor),
+                                                   "below": service.overdue_below(db, actor)})
 
 
 @get("/worklist/count", opt=SIGNED_IN, include_in_schema=False, sync_to_thread=True)

@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session
 
 from baoxue.platform.clock import clock
 from baoxue.platform.db import tenant_of
-from baoxue.platform.permissions import UnitKind
+from baoxue.platform.permissions import ROLE_LABELS, Role, UnitKind
 from baoxue.platform.scoping import for_write
+from baoxue.tenants.tenancy.models import Membership, User
 from baoxue.tenants.worklist.models import WorkItem
 
 CHUNK = 2000  # records per read of their items (an IN list a database takes comfortably)
@@ -147,3 +148,41 @@ def items_about(session: Session, subject_type: str, subject_id: int) -> list[Wo
     """Every item a record has had, open and closed (its page shows what is awaited)."""
     return list(session.scalars(select(WorkItem).where(
         WorkItem.subject_type == subject_type, WorkItem.subject_id == subject_id).order_by(WorkItem.id)))
+
+
+# Who sees the overdue items of the people below them: a school's leaders those of the school,
+# the township's leading group and office those of every school and village.
+SUPERVISING = {Role.PRINCIPAL: UnitKind.SCHOOL, Role.ACADEMIC_OFFICE: UnitKind.SCHOOL,
+               Role.LEADER: UnitKind.TOWNSHIP, Role.OFFICE_STAFF: UnitKind.TOWNSHIP}
+
+
+@dataclass(frozen=True)
+class Overdue:
+    item: WorkItem
+    owner: str  # 王老师（班主任）, or the role of the unit when no one is named
+
+
+def overdue_below(session: Session, actor: Any, *, limit: int = 50) -> list[Overdue]:
+    """Overdue items of others that this person answers for (their superior's view)."""
+    m = actor.membership
+    if m is None or SUPERVISING.get(m.role) is None:
+        return []
+    query = select(WorkItem).where(WorkItem.closed_at.is_(None), WorkItem.due_on < clock.today(),
+                                   ~_mine(actor))
+    if SUPERVISING[m.role] == UnitKind.SCHOOL:
+        query = query.where(WorkItem.owner_unit_kind == UnitKind.SCHOOL.value, WorkItem.owner_unit_id == m.unit_id)
+    else:
+        query = query.where(WorkItem.owner_unit_kind.in_((UnitKind.SCHOOL.value, UnitKind.VILLAGE.value)))
+    items = list(session.scalars(query.order_by(WorkItem.due_on, WorkItem.id).limit(limit)))
+    names = _owner_names(session, {i.owner_membership_id for i in items if i.owner_membership_id})
+    return [Overdue(i, names.get(i.owner_membership_id or 0) or ROLE_LABELS.get(Role(i.owner_role), "")
+                    if i.owner_role else names.get(i.owner_membership_id or 0, "")) for i in items]
+
+
+def _owner_names(session: Session, membership_ids: set[int]) -> dict[int, str]:
+    if not membership_ids:
+        return {}
+    m, u = Membership.__table__, User.__table__
+    rows = session.execute(select(m.c.id, u.c.display_name, m.c.role).join(u, u.c.id == m.c.user_id).where(
+        m.c.township_id == tenant_of(session).township_id, m.c.id.in_(sorted(membership_ids))))
+    return {i: f"{name}（{ROLE_LABELS.get(Role(role), role)}）" for i, name, role in rows}

@@ -80,18 +80,18 @@ def test_a_tick_with_the_database_down_is_logged_and_the_next_one_catches_up(
     key = nightly.key_at(night)
     assert key == "figures:nightly:2030-06-02"
     with caplog.at_level(logging.ERROR, logger="baoxue.scheduler"):
-        assert safe_tick(night, settings=dead, broker=private_broker) is False
+        assert safe_tick(night, settings=dead, broker=private_broker, schedules=[nightly]) is False
     assert "scheduler tick failed" in caplog.text
     assert _rows(demo, key) == {}
     # The database is back at 09:00: the missed night is recorded and run, once per township.
     start_worker(private_broker)
-    assert safe_tick(night + timedelta(hours=7), settings=demo, broker=private_broker) is True
+    assert safe_tick(night + timedelta(hours=7), settings=demo, broker=private_broker, schedules=[nightly]) is True
     townships = _townships(demo)
     for township in townships:
         run = wait_for(lambda: finished(demo, township, key))  # noqa: B023 - called at once
         assert run.status == "done", run.error
     # Later rounds of the same period record nothing and send nothing.
-    assert tick(night + timedelta(hours=8), settings=demo, broker=private_broker) == (0, 0)
+    assert tick(night + timedelta(hours=8), settings=demo, broker=private_broker, schedules=[nightly]) == (0, 0)
     assert _rows(demo, key) == {township: 1 for township in townships}
 
 

@@ -164,7 +164,7 @@ def test_a_correction_that_removes_the_absence_closes_its_steps_on_the_record(
         WorkItem.subject_type == escalation.SUBJECT, WorkItem.subject_id == spell.id)) is not None
     corrected = world.session.scalars(select(AuditEvent).where(
         AuditEvent.event == "attendance:report:corrected", AuditEvent.entity_id == str(report.id))).one()
-    assert corrected.changes["removed"] == [[child, "unexcused"]]
+    assert corrected.changes["removed"] == [[child, "旷课"]]
     ended = world.session.scalars(select(AuditEvent.changes).where(
         AuditEvent.event == "attendance:spell:ended", AuditEvent.entity_id == str(spell.id))).one()
     assert ended["reason"] == "corrected"
@@ -209,7 +209,8 @@ def test_leave_in_advance_covers_its_days_and_never_escalates(db_session: Any, d
     world.report(D(2026, 9, 18), {child: "unexcused"})  # a card reader's "absent": the leave explains it
     world.report(D(2026, 9, 20), {child: "late"})  # came in late on the make-up Sunday: present
     world.as_township()
-    kinds = dict(world.session.execute(select(Absence.day, Absence.kind).where(Absence.student_id == child)).all())
+    kinds = dict(world.session.execute(select(Absence.day, Absence.kind).where(
+        Absence.student_id == child, Absence.day < D(2026, 10, 1))).all())
     assert kinds == {D(2026, 9, 17): "sick", D(2026, 9, 18): "sick", D(2026, 9, 20): "late"}
     world.morning_job(D(2026, 9, 21))
     assert world.spell(child) is None and world.shown(child) == {}
@@ -248,3 +249,21 @@ def test_a_returner_escalates_on_the_first_day_away(db_session: Any, demo: Any, 
     relapse = world.case(child.id)
     assert relapse is not None and relapse.previous_case_id == watched.id and relapse.opened_via == "attendance"
     assert world.spell(child.id).returner is True
+
+
+def test_an_overdue_step_is_seen_by_the_owners_superior(db_session: Any, demo: Any, townships: dict[str, int]) -> None:
+    from baoxue.tenants.worklist.service import items_for, overdue_below
+
+    world = world_of(db_session, demo, townships, "DEMO-BD")
+    child = world.child()
+    world.report(D(2026, 9, 17), {child: "unexcused"})  # the call home is due today
+    principal = world.actor("bd_mid_principal")
+    assert not [o for o in overdue_below(world.session, world.act(principal)) if o.item.href.endswith(
+        f"/{world.spell(child).id}")]
+    world.report(D(2026, 9, 18), {child: "unexcused"})  # no call logged: overdue the next school day
+    spell_href = f"/attendance/spells/{world.spell(child).id}"
+    below = [o for o in overdue_below(world.session, world.act(principal)) if o.item.href == spell_href]
+    assert [o.item.kind for o in below] == ["attendance:contact"]
+    assert below[0].owner.endswith("（班主任）")
+    assert spell_href in {i.href for i in items_for(world.session, world.act(world.teacher)).overdue}
+    assert overdue_below(world.session, world.act(world.teacher)) == []  # a class teacher supervises no one

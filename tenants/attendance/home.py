@@ -1,0 +1,45 @@
+"""What attendance puts on the first screen: today's daily report, for whoever keeps it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from baoxue.platform.clock import clock
+from baoxue.platform.permissions import Permission, Role, UnitKind
+from baoxue.tenants.attendance.models import AttendanceReport
+from baoxue.tenants.school_calendar.service import Calendar
+from baoxue.tenants.tenancy.lookups import class_row, classes_of_school
+
+
+@dataclass(frozen=True)
+class Todo:
+    text: str
+    href: str = ""
+
+
+def todos(session: Session, actor: Any) -> list[Todo]:
+    m = actor.membership
+    if m is None or m.unit_kind != UnitKind.SCHOOL or not actor.can(Permission.ATTENDANCE_WRITE):
+        return []
+    today = clock.today()
+    if not Calendar.load(session, [m.unit_id]).is_school_day(m.unit_id, today):
+        return []
+    if m.class_ids is not None:
+        classes = [row for row in (class_row(session, i) for i in sorted(m.class_ids)) if row is not None]
+    else:
+        classes = classes_of_school(session, m.unit_id)
+    reported = set(session.scalars(select(AttendanceReport.class_id).where(
+        AttendanceReport.day == today, AttendanceReport.class_id.in_([k.id for k in classes]))))
+    if m.role == Role.CLASS_TEACHER:
+        return [Todo(f"提交今天的到校日报告：{k.name}（缺勤的学生当天报告，辍学上报不过夜）",
+                     f"/attendance/classes/{k.id}/{today.isoformat()}") for k in classes if k.id not in reported]
+    missing = len(classes) - len(reported)
+    if missing:
+        return [Todo(f"今天还有 {missing} 个班级未提交到校日报告（共 {len(classes)} 个）。", "/attendance")]
+    return []
+
+
