@@ -46,7 +46,7 @@ from baoxue.tenants.cases.models import Case, HomeVisit
 from baoxue.tenants.school_calendar.rules import Rules, rules_of
 from baoxue.tenants.school_calendar.service import Calendar
 from baoxue.tenants.students.models import Student
-from baoxue.tenants.tenancy.lookups import class_teachers
+from baoxue.tenants.tenancy.lookups import first_class_teachers
 from baoxue.tenants.worklist import service as worklist
 from baoxue.tenants.worklist.service import Due, Owner
 
@@ -357,22 +357,22 @@ def _visits(session: Session, spells: list[AbsenceSpell]) -> dict[int, list[date
     return found
 
 
-def _teacher(session: Session, spell: AbsenceSpell, cache: dict[int | None, Owner]) -> Owner:
-    if spell.class_id not in cache:
-        teachers = class_teachers(session, spell.class_id)
-        cache[spell.class_id] = (Owner(UnitKind.SCHOOL, spell.school_id, Role.CLASS_TEACHER.value, teachers[0])
-                                 if teachers else Owner(UnitKind.SCHOOL, spell.school_id, Role.ACADEMIC_OFFICE.value))
-    return cache[spell.class_id]
+def _owners(session: Session, spells: list[AbsenceSpell]) -> dict[int, Owner]:
+    """Each spell's owner: its class's class teacher, or the school's academic office (one query)."""
+    teachers = first_class_teachers(session, (s.class_id for s in spells))
+    return {s.id: Owner(UnitKind.SCHOOL, s.school_id, Role.CLASS_TEACHER.value, teachers[s.class_id])
+            if s.class_id in teachers else Owner(UnitKind.SCHOOL, s.school_id, Role.ACADEMIC_OFFICE.value)
+            for s in spells}
 
 
 def _steps(session: Session, calendar: Calendar, rules: Rules, spells: list[AbsenceSpell]) -> dict[int, list[Due]]:
     live = [s for s in spells if s.ended_at is None and s.case_id is None]
     visits = _visits(session, live)
-    owners: dict[int | None, Owner] = {}
+    owners = _owners(session, live)
     dues: dict[int, list[Due]] = {s.id: [] for s in spells}
     for spell in live:
         seen = sorted(d for d in visits.get(spell.student_id, []) if d >= spell.first_day)
-        owner = _teacher(session, spell, owners)
+        owner = owners[spell.id]
         dues[spell.id] = (run_steps(calendar, rules, spell, seen, owner) if spell.kind == SpellKind.RUN
                           else watch_steps(spell, seen, owner))
     return dues
