@@ -87,8 +87,19 @@ def class_day_put(request: Request[Any, Any, Any], db: Session, class_id: int, d
     if len(marks) != len(data.absences):
         raise InvalidInput({"absences": "同一学生在缺勤名单中出现了两次。"})
     when = _day(day)
-    service.do_save_class_day(db, actor_of(request), class_id, when, marks, source="api")
+    try:
+        service.do_save_class_day(db, actor_of(request), class_id, when, marks, source="api")
+    except InvalidInput as refused:
+        # The service names a page's fields (kind_12, note_12); the API's are the list's.
+        raise InvalidInput({_api_field(k): v for k, v in refused.errors.items()}) from None
     return ClassDayOut.of(service.class_day(db, class_id, when))
+
+
+def _api_field(key: str) -> str:
+    name, _sep, student_id = key.partition("_")
+    if name in ("kind", "note") and student_id.isdigit():
+        return "absences"
+    return key
 
 
 @get("/api/attendance/summary", opt=READ, summary="各校某天的到校日报告提交和缺勤人数（乡镇）",
@@ -185,7 +196,7 @@ def class_day_submit(request: Request[Any, Any, Any], db: Session, class_id: int
     return submit(lambda: service.do_save_class_day(db, actor_of(request), class_id, when, marks),
                   done=f"/attendance/classes/{class_id}/{when.isoformat()}",
                   refused=lambda errors: _class_page(request, db, class_id, when, errors=errors, status=400,
-                                                     values={sid: kind for sid, (kind, _n) in marks.items()}))
+                                                     values=marks))
 
 
 @post("/attendance/leaves", opt=LEAVE_PROBE, include_in_schema=False, sync_to_thread=True)

@@ -192,8 +192,9 @@ def do_save_class_day(session: Session, actor: Any, class_id: int, day: Any,
     leave_ids = {sid: leave.id for sid, leave in leaves_on(session, list(students), when).items()}
 
     now = clock.now()
+    # The children on today's list only: a child who has left the class keeps their past rows.
     existing = {a.student_id: a for a in session.scalars(select(Absence).where(
-        Absence.class_id == klass.id, Absence.day == when))}
+        Absence.class_id == klass.id, Absence.day == when, Absence.student_id.in_(list(students))))}
     added, removed, changed = [], [], []
     for student_id, absence in existing.items():
         if student_id not in marks:
