@@ -75,13 +75,30 @@ def logins_text() -> str:
 def acting(session: Session, actor: Any, moment: datetime) -> Iterator[Any]:
     """Act in the seeding session as a demo login on a given day: the services see that person's
     scope, audit in their name and read the clock at `moment` (wrap the story in `clock.kept()`)."""
+    with _scoped(session, actor.context()):
+        clock.freeze(moment)
+        yield actor
+
+
+@contextmanager
+def as_township(session: Session, township_id: int) -> Iterator[None]:
+    """Work in the seeding session as the township itself (its morning job, its bulk rows):
+    reads and writes are that township's only, as `acting` makes them a person's."""
+    from baoxue.platform.scoping import Scope
+
+    with _scoped(session, TenantContext(scope=Scope.township(township_id))):
+        yield
+
+
+@contextmanager
+def _scoped(session: Session, context: TenantContext) -> Iterator[None]:
+    """The seeding session narrowed to `context` for a block (the seeding itself is unscoped)."""
     reason = session.info.get("unscoped_reason")
     session.flush()
     session.info.pop("unscoped_reason", None)
-    set_tenant(session, actor.context())
-    clock.freeze(moment)
+    set_tenant(session, context)
     try:
-        yield actor
+        yield
         session.flush()
     finally:
         set_tenant(session, TenantContext())

@@ -106,7 +106,7 @@ def upgrade() -> None:
         township_fk('school_id', 'schools'),
         township_fk('class_id', 'school_classes'),
         township_fk('leave_id', 'leaves'),
-        indexes=(('day',),),
+        indexes=(('day',), ('class_id', 'day')),
     )
     create_township_table(op, 'absence_spells',
         sa.Column('student_id', BigId, nullable=False),

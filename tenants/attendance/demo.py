@@ -26,10 +26,8 @@ from typing import Any
 from sqlalchemy import select
 
 from baoxue.platform.clock import CHINA, china_day, clock
-from baoxue.platform.db import TenantContext, set_tenant
-from baoxue.platform.demo import DemoContext, acting
+from baoxue.platform.demo import DemoContext, acting, as_township
 from baoxue.platform.permissions import Role
-from baoxue.platform.scoping import Scope
 from baoxue.tenants.attendance import escalation, service, spells
 from baoxue.tenants.attendance.flows import AWAY, AbsenceKind
 from baoxue.tenants.attendance.models import Absence, AttendanceReport
@@ -60,28 +58,25 @@ def _at(day: date, hour: int, minute: int, start: datetime) -> datetime:
     return min(datetime.combine(day, time(hour, minute), tzinfo=CHINA), start)
 
 
-def _as_township(session: Any, township_id: int) -> None:
-    set_tenant(session, TenantContext(scope=Scope.township(township_id)))
-
-
 def _seed_township(demo: DemoContext, seeded: Any, start: datetime) -> None:
     session, rng, township_id = demo.session, demo.rng, seeded.township.id
     actors = demo_actors(session, seeded, LOGINS)
-    _as_township(session, township_id)
-    calendar = Calendar.load(session)
+    classes = [k for key in seeded.schools for k in seeded.classes[key]]
+    with as_township(session, township_id):
+        calendar = Calendar.load(session)
+        open_cases = dict(session.execute(select(Case.student_id, Case.first_absent_on)
+                                          .where(Case.stage != "closed")).all())
+        with_cases = set(session.scalars(select(Case.student_id)))  # the stories' children have no case yet
+        reporters = _reporters(session, classes)
+        roll = {k.id: list(session.scalars(select(Student.id).where(
+            Student.class_id == k.id, Student.status.in_(service.ON_THE_LIST)).order_by(Student.id)))
+            for k in classes}
     today = china_day(start)
     days = calendar.between(None, today - timedelta(days=60), today)[-SCHOOL_DAYS:]
     if not days:
         return
-    open_cases = dict(session.execute(select(Case.student_id, Case.first_absent_on).where(Case.stage != "closed")).all())
     teacher_classes = {actors[t].membership.class_ids[0]: t for t in ("mid_teacher", "cps_teacher") if t in actors}
-    classes = [k for key in seeded.schools for k in seeded.classes[key]]
     unreported_today = {seeded.classes[key][-1].id for key in seeded.schools} - set(teacher_classes)
-    reporters = _reporters(session, classes)
-    roll = {k.id: list(session.scalars(select(Student.id).where(Student.class_id == k.id,
-                                                                Student.status.in_(service.ON_THE_LIST))
-                                  .order_by(Student.id)))
-            for k in classes}
 
     def background(class_id: int, day: date) -> dict[int, tuple[str, str]]:
         marks: dict[int, tuple[str, str]] = {}
@@ -97,7 +92,6 @@ def _seed_township(demo: DemoContext, seeded: Any, start: datetime) -> None:
                 draw -= chance
         return marks
 
-    with_cases = set(session.scalars(select(Case.student_id)))  # the stories' children have no case yet
     stories = {class_id: _Stories(rng, [s for s in roll[class_id] if s not in with_cases], days)
                for class_id in teacher_classes}
     for day in days:
@@ -110,24 +104,22 @@ def _seed_township(demo: DemoContext, seeded: Any, start: datetime) -> None:
                 service.do_save_class_day(session, actor, class_id, day, marks)
             story.follow_up(session, actors[login], day, start)
         # Every other class in bulk (the rows the service would write).
-        _as_township(session, township_id)
-        for klass in classes:
-            if klass.id in teacher_classes or (day == today and klass.id in unreported_today):
-                continue
-            _bulk_day(session, township_id, klass, day, background(klass.id, day), len(roll[klass.id]),
-                      reporters[klass.id], _at(day, 8, rng.randint(5, 55), start))
+        with as_township(session, township_id):
+            for klass in classes:
+                if klass.id in teacher_classes or (day == today and klass.id in unreported_today):
+                    continue
+                _bulk_day(session, township_id, klass, day, background(klass.id, day), len(roll[klass.id]),
+                          reporters[klass.id], _at(day, 8, rng.randint(5, 55), start))
     for class_id, login in teacher_classes.items():
         stories[class_id].ahead(session, actors[login], start)
 
     # This morning's job, and the office's "not reported" flags if the township's hour has passed.
-    with clock.kept():
+    with clock.kept(), as_township(session, township_id):
         clock.freeze(start)
-        _as_township(session, township_id)
         escalation.check(session)
         rules = rules_of(session)
         if start.astimezone(CHINA).hour >= rules.report_by_hour:
             service.flag_unreported(session, rules.report_by_hour)
-    set_tenant(session, TenantContext())
 
 
 def _reporters(session: Any, classes: list[Any]) -> dict[int, int]:

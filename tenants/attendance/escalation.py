@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import or_, select, union
+from sqlalchemy import func, or_, select, union
 from sqlalchemy.orm import Session
 
 from baoxue.platform import audit
@@ -132,7 +132,7 @@ def check(session: Session, *, class_ids: list[int] | None = None, today: date |
         open_spells = _open_spells(session, class_ids)
         since = calendar.after(None, today, -(rules.longest + MARGIN))
         since = min([since, *(s.first_day for s in open_spells.values())])
-        children = _children(session, since, today, class_ids, {s.student_id for s in open_spells.values()})
+        children = _children(session, since, today, class_ids, {s.student_id for s in open_spells.values()}, rules)
         reported = _reported(session, since, today, class_ids)
         returners = _returners(session, list(children))
         school_days = _school_days(calendar, {c.school_id for c in children.values()}, since, today)
@@ -154,6 +154,7 @@ def check(session: Session, *, class_ids: list[int] | None = None, today: date |
                 live[(child.student_id, SpellKind.SICK)] = (sick, child)
 
         touched: dict[int, AbsenceSpell] = {}
+        raised: list[tuple[AbsenceSpell, Found]] = []
         for key, spell in open_spells.items():
             if key not in live:
                 _end(session, spell, stops.get(key), children.get(spell.student_id), today)
@@ -167,11 +168,15 @@ def check(session: Session, *, class_ids: list[int] | None = None, today: date |
                 touched[spell.id] = spell
                 spell = None
             if spell is None:
-                spell = _raise(session, key[1], found, child, student_id=key[0],
-                               returner=key[0] in returners)
+                raised.append((_raise(session, key[1], found, child, student_id=key[0],
+                                      returner=key[0] in returners), found))
                 result.raised += 1
             else:
                 _follow(session, spell, found)
+                touched[spell.id] = spell
+        session.flush()  # one INSERT for every spell raised (after the UPDATEs that ended spells)
+        for spell, found in raised:
+            _raised(session, spell, found)
             touched[spell.id] = spell
         session.flush()
 
@@ -194,14 +199,17 @@ def _open_spells(session: Session, class_ids: list[int] | None) -> dict[tuple[in
 
 
 def _children(session: Session, since: date, today: date, class_ids: list[int] | None,
-              with_spells: set[int]) -> dict[int, Child]:
-    """The children with an unexcused or sick day in the window (or an open spell), and all their
-    absences in it: the one grouped read of the job."""
+              with_spells: set[int], rules: Rules) -> dict[int, Child]:
+    """The children who may have a spell (an unexcused day in the window, or as many sick days as
+    the sick check needs, or an open spell), and all their absences in it: the one grouped read."""
     concerned = select(Absence.student_id).where(
         Absence.day >= since, Absence.day <= today,
         Absence.kind.in_((AbsenceKind.UNEXCUSED.value, AbsenceKind.SICK.value)))
     if class_ids is not None:
         concerned = concerned.where(Absence.class_id.in_(class_ids))
+    concerned = concerned.group_by(Absence.student_id).having(or_(
+        func.count().filter(Absence.kind == AbsenceKind.UNEXCUSED.value) > 0,
+        func.count().filter(Absence.kind == AbsenceKind.SICK.value) >= rules.sick_check_days))
     ids = union(concerned, select(Student.id).where(Student.id.in_(sorted(with_spells)))) if with_spells else concerned
     students = session.execute(select(Student.id, Student.name, Student.school_id, Student.class_id, Student.status)
                                .where(Student.id.in_(ids.scalar_subquery() if with_spells else concerned)))
@@ -225,13 +233,13 @@ def _reported(session: Session, since: date, today: date, class_ids: list[int] |
         AttendanceReport.day >= since, AttendanceReport.day <= today)
     if class_ids is not None:
         query = query.where(AttendanceReport.class_id.in_(class_ids))
-    return set(session.execute(query).all())
+    return {(class_id, day) for class_id, day in session.execute(query)}
 
 
 def _returners(session: Session, student_ids: list[int]) -> set[int]:
     from baoxue.tenants.cases.service import returner_ids
 
-    return returner_ids(session, student_ids) if student_ids else set()
+    return returner_ids(session) & set(student_ids) if student_ids else set()
 
 
 def _school_days(calendar: Calendar, school_ids: set[int], since: date, today: date) -> dict[int, list[date]]:
@@ -246,11 +254,13 @@ def _raise(session: Session, kind: str, found: Found, child: Child, *, student_i
                          school_id=child.school_id, class_id=child.class_id, kind=kind, first_day=found.first,
                          last_day=found.last, days=found.days, returner=returner, opened_at=clock.now())
     session.add(spell)
-    session.flush()
-    audit.record(session, Event.SPELL_RAISED, entity=spell, changes={
-        "student_id": student_id, "spell_kind": kind, "first_day": found.first, "days": found.days,
-        "returner": returner})
     return spell
+
+
+def _raised(session: Session, spell: AbsenceSpell, found: Found) -> None:
+    audit.record(session, Event.SPELL_RAISED, entity=spell, changes={
+        "student_id": spell.student_id, "spell_kind": spell.kind, "first_day": found.first, "days": found.days,
+        "returner": spell.returner})
 
 
 def _follow(session: Session, spell: AbsenceSpell, found: Found) -> None:

@@ -59,6 +59,7 @@ class Absence(TownshipOwned, Base):
         township_fk("leave_id", "leaves"),
         UniqueConstraint("township_id", "student_id", "day"),
         Index("ix_absences_day", "township_id", "day"),
+        Index("ix_absences_class_id_day", "township_id", "class_id", "day"),  # a class's save and check
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
