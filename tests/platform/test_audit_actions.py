@@ -80,8 +80,13 @@ def _first(world: World, model: Any) -> Any:
 
 def _recipes() -> dict[str, tuple[Callable[[World], Any], str]]:
     """{action: (what to do, the event it must write)}."""
+    from datetime import date
+
     from baoxue.tenants.figures import service as figures
     from baoxue.tenants.figures.events import Event as Figures
+    from baoxue.tenants.school_calendar import service as calendar
+    from baoxue.tenants.school_calendar.events import Event as Calendar
+    from baoxue.tenants.school_calendar.models import CalendarDay, SchoolTerm
     from baoxue.tenants.students import service as students
     from baoxue.tenants.students.events import Event as Students
     from baoxue.tenants.tenancy import service as tenancy
@@ -93,6 +98,7 @@ def _recipes() -> dict[str, tuple[Callable[[World], Any], str]]:
     from tests.tenants.rosters.helpers import audit_recipes as roster_recipes
     from tests.tenants.cases.notice_helpers import audit_recipes as notice_recipes
     from tests.tenants.cases.helpers import audit_recipes as case_recipes
+    from tests.tenants.attendance.audit_helpers import audit_recipes as attendance_recipes
 
     def u() -> str:
         return secrets.token_hex(3)
@@ -138,6 +144,13 @@ def _recipes() -> dict[str, tuple[Callable[[World], Any], str]]:
         book.save(out)
         excel.do_import_structure(w.session, out.getvalue())
 
+    def office(w: World) -> Any:
+        from tests.tenants.status_changes.helpers import login_actor
+
+        found = login_actor(w.settings, "bd_office")
+        set_tenant(w.session, found.context())
+        return found
+
     def deactivate(w: World) -> None:
         membership = w.session.scalars(select(Membership).join(User, User.id == Membership.user_id)
                                        .where(User.username == "bd_village2")).one()
@@ -182,10 +195,20 @@ def _recipes() -> dict[str, tuple[Callable[[World], Any], str]]:
         "service.do_lookup_student": (lambda w: students.do_lookup_student(w.session, "522727200001010000"),
                                       Students.PERSONAL_SEARCHED),
         "service.do_request_rebuild": (lambda w: figures.do_request_rebuild(w.session), Figures.REBUILD_REQUESTED),
+        "service.do_add_term": (lambda w: calendar.do_add_term(w.session, office(w), name="审计学期",
+                                                               starts_on=date(2041, 9, 2), ends_on=date(2042, 1, 17)),
+                                Calendar.TERM_ADDED),
+        "service.do_remove_term": (lambda w: calendar.do_remove_term(w.session, office(w), _first(w, SchoolTerm).id),
+                                   Calendar.TERM_REMOVED),
+        "service.do_add_day": (lambda w: calendar.do_add_day(w.session, office(w), day=date(2041, 9, 10),
+                                                             school_day=False, name="审计停课"), Calendar.DAY_ADDED),
+        "service.do_remove_day": (lambda w: calendar.do_remove_day(w.session, office(w), _first(w, CalendarDay).id),
+                                  Calendar.DAY_REMOVED),
         **status_change_recipes(),
         **roster_recipes(),
         **notice_recipes(),
         **case_recipes(),
+        **attendance_recipes(),
     }
 
 

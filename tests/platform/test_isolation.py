@@ -27,14 +27,20 @@ from baoxue.platform.audit import AuditEvent
 from baoxue.platform.auth import PUBLIC_PREFIXES
 from baoxue.platform.db import cross_township_session
 from baoxue.platform.permissions import Role
+from baoxue.tenants.attendance.models import AbsenceSpell
 from baoxue.tenants.cases.models import Case, HomeVisit, Notice, Photo
+from baoxue.tenants.school_calendar.models import CalendarDay, SchoolTerm
 from baoxue.tenants.status_changes.models import StatusChange
 from baoxue.tenants.students.models import Student
 from baoxue.tenants.tenancy.demo import DEMO_PASSWORD, DEMO_USERS
 from baoxue.tenants.tenancy.models import Department, Membership, School, SchoolClass, Township, User, Village
 
-UNIT_OWNED = {"class", "student", "membership", "user", "change", "case", "visit", "photo", "notice"}  # what a sibling unit owns
+UNIT_OWNED = {"class", "student", "membership", "user", "change", "case", "visit", "photo", "notice",
+              "spell"}  # what a sibling unit owns
 REFUSED = {403, 404}
+# A `{day:str}` in a path is a date (a class's day of attendance), not an id: a real one is sent.
+DATE_PARAM = re.compile(r"{day:str}")
+PROBE_DAY = "2026-11-02"
 
 
 def kind_of(param: str) -> str:
@@ -58,7 +64,7 @@ class Probe:
 
     @property
     def params(self) -> list[str]:
-        return re.findall(r"{(\w+)(?::\w+)?}", self.path)
+        return re.findall(r"{(\w+)(?::\w+)?}", DATE_PARAM.sub(PROBE_DAY, self.path))
 
     @property
     def body(self) -> Any:
@@ -131,6 +137,8 @@ def _ids(settings: Any, township_id: int, *, exclude_unit: tuple[str, int] | Non
         change_q = select(StatusChange.id).where(StatusChange.township_id == township_id)
         case_q = select(Case.id).where(Case.township_id == township_id)
         visit_q = select(HomeVisit.id).where(HomeVisit.township_id == township_id)
+        day_q = select(CalendarDay.id).where(CalendarDay.township_id == township_id)
+        spell_q = select(AbsenceSpell.id).where(AbsenceSpell.township_id == township_id)
         if exclude_unit:
             kind, unit = exclude_unit
             if kind == "school":
@@ -146,6 +154,9 @@ def _ids(settings: Any, township_id: int, *, exclude_unit: tuple[str, int] | Non
                 case_q = case_q.where(Case.school_id != unit)
                 visit_q = visit_q.where(HomeVisit.school_id != unit, HomeVisit.student_id.in_(
                     select(Student.id).where(Student.school_id != unit)))
+                # A school keeps its own calendar days: the township's or another school's are not its.
+                day_q = day_q.where(or_(CalendarDay.school_id.is_(None), CalendarDay.school_id != unit))
+                spell_q = spell_q.where(AbsenceSpell.school_id != unit)  # a spell is its child's school's
             elif kind == "village":
                 student_q = student_q.where(Student.residence_village_id != unit)
                 case_q = case_q.where(or_(Case.village_id.is_(None), Case.village_id != unit))
@@ -171,6 +182,9 @@ def _ids(settings: Any, township_id: int, *, exclude_unit: tuple[str, int] | Non
                                                   or_(Photo.case_id.is_(None), Photo.case_id.in_(case_q)))),
             "notice": first(select(Notice.id).where(Notice.township_id == township_id, Notice.case_id.in_(case_q))),
             "user": s.scalars(select(Membership.user_id).where(Membership.id == membership)).one(),
+            "term": first(select(SchoolTerm.id).where(SchoolTerm.township_id == township_id)),
+            "day": first(day_q),
+            "spell": first(spell_q),
         }
 
 
@@ -200,7 +214,7 @@ def _b_markers(settings: Any, township_id: int) -> list[str]:
 
 
 def _fill(probe: Probe, ids: dict[str, int]) -> tuple[str, dict[str, Any]]:
-    path = probe.path
+    path = DATE_PARAM.sub(PROBE_DAY, probe.path)
     for param in probe.params:
         path = re.sub(r"{%s(?::\w+)?}" % param, str(ids[kind_of(param)]), path)
     kwargs: dict[str, Any] = {}
