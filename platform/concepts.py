@@ -7,7 +7,8 @@ creating its folder (see `tenants/README.md`); no file of the shell changes.
 
 A concept's parts live in modules of conventional names, imported when first needed so that
 importing a concept's `__init__` stays cheap and free of cycles:
-`models`, `policy`, `events`, `routes` (exports `routes`), `home` (exports `todos`), `tasks` (exports `actors`,
+`models`, `policy`, `events`, `routes` (exports `routes`), `home` (exports `todos`), `hooks`
+(exports `on_<event>` listeners, see `notify`), `tasks` (exports `actors`,
 `schedules`), `demo` (exports `seed(session, township)`), `schemas` (may export `FIELDS` and
 `ENTITIES`: the Chinese names of its field codes and records, see `baoxue.platform.labels`).
 """
@@ -154,3 +155,23 @@ def all_schedules() -> list[Any]:
 
 def all_events() -> list[str]:
     return [str(e) for concept in all_concepts() if concept.events for e in concept.events]
+
+
+def contributions(part: str, name: str) -> list[Any]:
+    """What concepts offer under one name in one part, in the registry's order: `home.todos`
+    (the first screen's reminders), `hooks.on_<event>` (what a concept does when another's
+    record changes). A concept without that part or name offers nothing."""
+    found = []
+    for concept in all_concepts():
+        module = concept.module(part)
+        offered = getattr(module, name, None) if module is not None else None
+        if offered is not None:
+            found.append(offered)
+    return found
+
+
+def notify(event: str, session: Any, **facts: Any) -> None:
+    """Tell the concepts that listen (`hooks.py`: `def on_<event>(session, **facts)`), inside the
+    caller's transaction: a visit recorded on the case file closes attendance's "call home"."""
+    for listener in contributions("hooks", f"on_{event}"):
+        listener(session, **facts)

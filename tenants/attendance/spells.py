@@ -90,9 +90,7 @@ def do_record_contact(session: Session, actor: Any, spell_id: int, **visit: Any)
     from baoxue.tenants.cases.service import do_record_visit
 
     spell = _open(session, spell_id)
-    recorded = do_record_visit(session, actor, spell.student_id, **visit)
-    _recheck(session, spell)
-    return recorded
+    return do_record_visit(session, actor, spell.student_id, **visit)  # its hook closes the step
 
 
 def do_file_absence_report(session: Session, actor: Any, spell_id: int, *, reason_code: str = "",

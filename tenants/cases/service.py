@@ -42,6 +42,7 @@ from sqlalchemy.orm import Session
 from baoxue.platform import audit
 from baoxue.platform.access import access
 from baoxue.platform.clock import CHINA, china_day, clock, start_of
+from baoxue.platform.concepts import notify
 from baoxue.platform.db import township_id_of
 from baoxue.platform.errors import Conflict, Forbidden, InvalidInput, not_found
 from baoxue.platform.files import document_media_type, document_problem, storage
@@ -1027,6 +1028,8 @@ def do_record_visit(session: Session, actor: Any, student_id: int, *, case_id: i
         "visitors": wanted_ids, "photos": len(accepted), "signed": bool(signed)})
     if case is not None:
         reconcile_case(session, case)
+    with consequences(session):
+        notify("visit_recorded", session, student_id=student.id)  # e.g. attendance's "call home" closes
     return visit
 
 

@@ -82,16 +82,11 @@ def todos(session: Session, actor: Any, grants: list[Grant]) -> list[Todo]:
 
 
 def concept_todos(session: Session, actor: Any) -> list[Any]:
-    """What other concepts remind this person of today: a concept's `home.py` may export
-    `todos(session, actor)` returning items with `text` and `href` (the first screen lists them)."""
-    from baoxue.platform.concepts import all_concepts
+    """What other concepts remind this person of today (`home.py`: `todos(session, actor)`,
+    items with `text` and `href`)."""
+    from baoxue.platform.concepts import contributions
 
-    found: list[Any] = []
-    for concept in all_concepts():
-        module = concept.module("home")
-        if module is not None and concept.name != "figures":
-            found.extend(module.todos(session, actor))
-    return found
+    return [todo for todos_of in contributions("home", "todos") for todo in todos_of(session, actor)]
 
 
 def classes_without_class_teacher(session: Session) -> int:

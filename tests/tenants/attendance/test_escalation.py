@@ -267,3 +267,18 @@ def test_an_overdue_step_is_seen_by_the_owners_superior(db_session: Any, demo: A
     assert below[0].owner.endswith("（班主任）")
     assert spell_href in {i.href for i in items_for(world.session, world.act(world.teacher)).overdue}
     assert overdue_below(world.session, world.act(world.teacher)) == []  # a class teacher supervises no one
+
+
+def test_a_call_recorded_anywhere_closes_the_call_home_at_once(db_session: Any, demo: Any,
+                                                               townships: dict[str, int]) -> None:
+    from baoxue.tenants.cases.service import do_record_visit
+
+    world = world_of(db_session, demo, townships, "DEMO-BD")
+    child = world.child()
+    world.report(FIRST, {child: "unexcused"})
+    assert set(world.shown(child)) == {"attendance:contact"}
+    clock.freeze(at(FIRST, 12))
+    # Recorded on the student's page (a routine visit of the case file), not on the spell's.
+    do_record_visit(world.session, world.act(world.teacher), child, mode="phone", met="父亲",
+                    found="父亲说孩子发烧在家，下午送医院。", settings=world.settings)
+    assert world.shown(child) == {}
