@@ -43,6 +43,7 @@ LEAVE_PROBE = {**WRITE, "probe": {"student_id": "$student", "leave_kind": "sick"
                                   "ends_on": "2099-01-02", "reason": "探针"}}
 SPELL_PROBE = {**WRITE, "probe": {"note": "探针", "text": "探针", "met": "探针", "found": "探针", "mode": "phone"}}
 RULES_PROBE = {**RULES, "probe": {"step_contact": 1}}
+CANCEL_PROBE = {**WRITE, "probe": {}}
 KINDS = [(k.value, ABSENCE_LABELS[k]) for k in AbsenceKind]
 
 
@@ -120,6 +121,12 @@ def leave_api(request: Request[Any, Any, Any], db: Session, data: LeaveIn) -> Le
                                               starts_on=data.starts_on, ends_on=data.ends_on, reason=data.reason))
 
 
+@post("/api/attendance/leaves/{leave_id:int}/cancel", opt=CANCEL_PROBE, summary="撤销请假", status_code=200,
+      sync_to_thread=True)
+def leave_cancel_api(request: Request[Any, Any, Any], db: Session, leave_id: int) -> LeaveOut:
+    return LeaveOut.of(service.do_cancel_leave(db, actor_of(request), leave_id))
+
+
 @put("/api/attendance/rules", opt=RULES_PROBE, summary="修改本乡镇的考勤与控辍预警规则", sync_to_thread=True)
 def rules_api(request: Request[Any, Any, Any], db: Session, data: RulesIn) -> dict[str, int]:
     rules = service.do_change_rules(db, actor_of(request), {name: getattr(data, name) for name in RULE_FIELDS})
@@ -160,6 +167,7 @@ def _class_page(request: Request[Any, Any, Any], db: Session, class_id: int, whe
     d = service.class_day(db, class_id, when)
     return _page(request, "class_day.html", {
         "d": d, "kinds": KINDS, "values": values, "errors": errors or {},
+        "names": {m.student_id: m.name for m in d.marks},
         "saved": request.query_params.get("saved"), "today": clock.today(), "leave_kinds": LEAVE_KINDS,
         "can_write": actor_of(request).can(Permission.ATTENDANCE_WRITE),
         "reported_at": d.report.reported_at.astimezone(CHINA).strftime("%H:%M") if d.report else "",
@@ -210,6 +218,15 @@ def leave_submit(request: Request[Any, Any, Any], db: Session, data: Form) -> Re
                                                  ends_on=values["ends_on"], reason=values["reason"]),
                   done=back, refused=lambda errors: _class_page(request, db, class_id, clock.today(),
                                                                 errors=errors, status=400))
+
+
+@post("/attendance/leaves/{leave_id:int}/cancel", opt=CANCEL_PROBE, include_in_schema=False, sync_to_thread=True)
+def leave_cancel_submit(request: Request[Any, Any, Any], db: Session, leave_id: int, data: Form) -> Response[Any]:
+    class_id = form_int(str(data.get("class_id", ""))) or -1
+    return submit(lambda: service.do_cancel_leave(db, actor_of(request), leave_id),
+                  done=f"/attendance/classes/{class_id}/{clock.today().isoformat()}",
+                  refused=lambda errors: _class_page(request, db, class_id, clock.today(), errors=errors,
+                                                     status=400))
 
 
 # --- pages: spells ----------------------------------------------------------------------------
@@ -299,6 +316,6 @@ def rules_submit(request: Request[Any, Any, Any], db: Session, data: Form) -> Re
                   refused=lambda errors: _rules_page(request, db, values=values, errors=errors, status=400))
 
 
-routes = [class_day_api, class_day_put, summary_api, spells_api, leave_api, rules_api, attendance_page, class_today,
-          class_day_page, class_day_submit, leave_submit, spell_page, contact_submit, report_submit, quit_submit,
+routes = [class_day_api, class_day_put, summary_api, spells_api, leave_api, leave_cancel_api, rules_api, attendance_page, class_today,
+          class_day_page, class_day_submit, leave_submit, leave_cancel_submit, spell_page, contact_submit, report_submit, quit_submit,
           check_submit, rules_page, rules_submit]

@@ -67,6 +67,7 @@ class ClassDay:
     marks: list[Mark]
     editable: bool
     why_not: str  # why the day cannot be saved, in Chinese ("" when it can)
+    leaves: list[Leave]  # granted, not over yet
 
     @property
     def counts(self) -> dict[str, int]:
@@ -144,7 +145,7 @@ def class_day(session: Session, class_id: int, day: date) -> ClassDay:
     why_not = _why_not(calendar, rules, klass.school_id, day)
     school = session.scalar(select(School.name).where(School.id == klass.school_id)) or ""
     return ClassDay(klass, school, day, calendar.is_school_day(klass.school_id, day), report, marks,
-                    not why_not, why_not)
+                    not why_not, why_not, current_leaves(session, ids))
 
 
 # --- saving a class's day ---------------------------------------------------------------------
@@ -185,11 +186,12 @@ def do_save_class_day(session: Session, actor: Any, class_id: int, day: Any,
     marks, errors = parse_marks(raw_marks, set(students))
     if errors:
         raise InvalidInput(errors)
-    for student_id, leave in leaves_on(session, list(students), when).items():
+    leaves = leaves_on(session, list(students), when)
+    for student_id, leave in leaves.items():
         kind, note = marks.get(student_id, ("", ""))
         if kind in ("", AbsenceKind.UNEXCUSED):  # the leave explains the day
             marks[student_id] = (leave.kind, note or f"已请假：{leave.reason}"[:MAX_NOTE])
-    leave_ids = {sid: leave.id for sid, leave in leaves_on(session, list(students), when).items()}
+    leave_ids = {sid: leave.id for sid, leave in leaves.items()}
 
     now = clock.now()
     # The children on today's list only: a child who has left the class keeps their past rows.
@@ -299,9 +301,13 @@ def do_cancel_leave(session: Session, actor: Any, leave_id: int) -> Leave:
     return leave
 
 
-def leaves_of(session: Session, student_id: int) -> list[Leave]:
-    return list(session.scalars(select(Leave).where(Leave.student_id == student_id)
-                                .order_by(Leave.starts_on.desc(), Leave.id.desc()).limit(20)))
+def current_leaves(session: Session, student_ids: list[int]) -> list[Leave]:
+    """Leave not cancelled and not over yet, of these children (the class page lists it)."""
+    if not student_ids:
+        return []
+    return list(session.scalars(select(Leave).where(
+        Leave.student_id.in_(student_ids), Leave.cancelled_at.is_(None), Leave.ends_on >= clock.today())
+        .order_by(Leave.starts_on, Leave.id)))
 
 
 # --- the overviews ----------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from baoxue.platform.audit import AuditEvent
 from baoxue.platform.auth import PUBLIC_PREFIXES
 from baoxue.platform.db import cross_township_session
 from baoxue.platform.permissions import Role
-from baoxue.tenants.attendance.models import AbsenceSpell
+from baoxue.tenants.attendance.models import AbsenceSpell, Leave
 from baoxue.tenants.cases.models import Case, HomeVisit, Notice, Photo
 from baoxue.tenants.school_calendar.models import CalendarDay, SchoolTerm
 from baoxue.tenants.status_changes.models import StatusChange
@@ -36,7 +36,7 @@ from baoxue.tenants.tenancy.demo import DEMO_PASSWORD, DEMO_USERS
 from baoxue.tenants.tenancy.models import Department, Membership, School, SchoolClass, Township, User, Village
 
 UNIT_OWNED = {"class", "student", "membership", "user", "change", "case", "visit", "photo", "notice",
-              "spell"}  # what a sibling unit owns
+              "spell", "leave"}  # what a sibling unit owns
 REFUSED = {403, 404}
 # A `{day:str}` in a path is a date (a class's day of attendance), not an id: a real one is sent.
 DATE_PARAM = re.compile(r"{day:str}")
@@ -139,6 +139,7 @@ def _ids(settings: Any, township_id: int, *, exclude_unit: tuple[str, int] | Non
         visit_q = select(HomeVisit.id).where(HomeVisit.township_id == township_id)
         day_q = select(CalendarDay.id).where(CalendarDay.township_id == township_id)
         spell_q = select(AbsenceSpell.id).where(AbsenceSpell.township_id == township_id)
+        leave_q = select(Leave.id).where(Leave.township_id == township_id)
         if exclude_unit:
             kind, unit = exclude_unit
             if kind == "school":
@@ -157,6 +158,7 @@ def _ids(settings: Any, township_id: int, *, exclude_unit: tuple[str, int] | Non
                 # A school keeps its own calendar days: the township's or another school's are not its.
                 day_q = day_q.where(or_(CalendarDay.school_id.is_(None), CalendarDay.school_id != unit))
                 spell_q = spell_q.where(AbsenceSpell.school_id != unit)  # a spell is its child's school's
+                leave_q = leave_q.where(Leave.school_id != unit)
             elif kind == "village":
                 student_q = student_q.where(Student.residence_village_id != unit)
                 case_q = case_q.where(or_(Case.village_id.is_(None), Case.village_id != unit))
@@ -185,6 +187,7 @@ def _ids(settings: Any, township_id: int, *, exclude_unit: tuple[str, int] | Non
             "term": first(select(SchoolTerm.id).where(SchoolTerm.township_id == township_id)),
             "day": first(day_q),
             "spell": first(spell_q),
+            "leave": first(leave_q),
         }
 
 

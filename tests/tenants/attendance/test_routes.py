@@ -393,3 +393,23 @@ def test_the_rules_page_and_the_rules_api(signed_in: Any, persona: Any, demo: An
     finally:
         restored = office.put("/api/attendance/rules", json=original)
     assert restored.status_code == 200 and restored.json() == original, restored.text
+
+
+def test_leave_is_granted_and_cancelled_through_the_api_and_another_township_cannot(persona: Any, demo: Any) -> None:
+    teacher = login_actor(demo, "bd_mid_teacher")
+    class_id = teacher.membership.class_ids[0]
+    child = quiet_children(demo, class_id, clock.today(), 1)[-1]
+    api = persona("bd_mid_teacher")
+    start = clock.today() + timedelta(days=30)
+    r = api.post("/api/attendance/leaves", json={"student_id": child, "leave_kind": "personal",
+                                                 "starts_on": start.isoformat(),
+                                                 "ends_on": (start + timedelta(days=1)).isoformat(),
+                                                 "reason": "随家长去县城办证"})
+    assert r.status_code == 201, r.text
+    leave = r.json()
+    assert persona("lg_mid_teacher").post(f"/api/attendance/leaves/{leave['id']}/cancel").status_code == 404
+    assert persona("bd_cps_teacher").post(f"/api/attendance/leaves/{leave['id']}/cancel").status_code == 404
+    r = api.post(f"/api/attendance/leaves/{leave['id']}/cancel")
+    assert r.status_code == 200 and r.json()["cancelled"] is True
+    again = api.post(f"/api/attendance/leaves/{leave['id']}/cancel")
+    assert again.status_code == 409  # cancelled once; the record stays, with when it was cancelled
