@@ -229,6 +229,15 @@ def leave_cancel_submit(request: Request[Any, Any, Any], db: Session, leave_id: 
                                                      status=400))
 
 
+@get("/attendance/student/{student_id:int}", opt=READ, include_in_schema=False, sync_to_thread=True)
+def student_fragment(request: Request[Any, Any, Any], db: Session, student_id: int) -> Template:
+    """The student page's block: this school year's absences, spells and leave (loaded after the page)."""
+    return _page(request, "_student.html", {
+        "a": service.child_attendance(db, student_id), "spells": spells.spells_of_student(db, student_id),
+        "labels": {k.value: ABSENCE_LABELS[k] for k in AbsenceKind}, "spell_labels": SPELL_LABELS,
+        "end_reasons": END_REASONS, "leave_kinds": LEAVE_KINDS})
+
+
 # --- pages: spells ----------------------------------------------------------------------------
 
 def _spell_page(request: Request[Any, Any, Any], db: Session, spell_id: int, *, form: str = "",
@@ -317,5 +326,5 @@ def rules_submit(request: Request[Any, Any, Any], db: Session, data: Form) -> Re
 
 
 routes = [class_day_api, class_day_put, summary_api, spells_api, leave_api, leave_cancel_api, rules_api, attendance_page, class_today,
-          class_day_page, class_day_submit, leave_submit, leave_cancel_submit, spell_page, contact_submit, report_submit, quit_submit,
+          class_day_page, class_day_submit, leave_submit, leave_cancel_submit, student_fragment, spell_page, contact_submit, report_submit, quit_submit,
           check_submit, rules_page, rules_submit]

@@ -444,3 +444,26 @@ def do_change_rules(session: Session, actor: Any, values: Mapping[str, Any]) -> 
     if changes:
         audit.record(session, Event.RULES_CHANGED, entity_type="townships", entity_id=township.id, changes=changes)
     return rules_of(session)
+
+
+# --- one child's attendance (the student page's block) ----------------------------------------
+
+@dataclass(frozen=True)
+class ChildAttendance:
+    since: date
+    counts: dict[str, int]  # this school year, by kind
+    recent: list[Absence]
+    leaves: list[Leave]
+
+
+def child_attendance(session: Session, student_id: int) -> ChildAttendance:
+    from baoxue.platform.clock import school_year
+
+    student = access_student(session, student_id)
+    since = date(school_year(), 9, 1)
+    counts = dict(session.execute(select(Absence.kind, func.count(Absence.id)).where(
+        Absence.student_id == student.id, Absence.day >= since).group_by(Absence.kind)).all())
+    recent = list(session.scalars(select(Absence).where(Absence.student_id == student.id)
+                                  .order_by(Absence.day.desc()).limit(10)))
+    return ChildAttendance(since, {k.value: counts.get(k.value, 0) for k in AbsenceKind}, recent,
+                           current_leaves(session, [student.id]))

@@ -413,3 +413,16 @@ def test_leave_is_granted_and_cancelled_through_the_api_and_another_township_can
     assert r.status_code == 200 and r.json()["cancelled"] is True
     again = api.post(f"/api/attendance/leaves/{leave['id']}/cancel")
     assert again.status_code == 409  # cancelled once; the record stays, with when it was cancelled
+
+
+def test_the_student_page_shows_the_childs_attendance_to_their_school_only(signed_in: Any, demo: Any) -> None:
+    with cross_township_session("tests: a child on sick leave", demo) as s:
+        child = s.scalar(select(AbsenceSpell.student_id).where(AbsenceSpell.kind == "sick",
+                                                               AbsenceSpell.township_id == Student.township_id)
+                         .join(Student, Student.id == AbsenceSpell.student_id)
+                         .where(Student.school_id == login_actor(demo, "bd_mid_teacher").membership.unit_id))
+    assert child is not None, "the demo has a long sick leave in the teacher's class"
+    r = signed_in("bd_mid_teacher").get(f"/attendance/student/{child}")
+    assert r.status_code == 200 and "到校情况" in r.text and "长期病假核实" in r.text and "病假 <strong>" in r.text
+    assert signed_in("lg_mid_teacher").get(f"/attendance/student/{child}").status_code == 404
+    assert signed_in("bd_village1").get(f"/attendance/student/{child}").status_code == 403
