@@ -23,6 +23,8 @@ class Todo:
 
 def todos(session: Session, actor: Any) -> list[Todo]:
     m = actor.membership
+    if m is not None and m.unit_kind == UnitKind.TOWNSHIP and actor.can(Permission.ATTENDANCE_READ):
+        return _township(session)
     if m is None or m.unit_kind != UnitKind.SCHOOL or not actor.can(Permission.ATTENDANCE_WRITE):
         return []
     today = clock.today()
@@ -43,3 +45,17 @@ def todos(session: Session, actor: Any) -> list[Todo]:
     return []
 
 
+
+
+def _township(session: Session) -> list[Todo]:
+    """The township's morning glance: how many classes have reported today, and who is away."""
+    from baoxue.tenants.attendance.service import township_day_lines
+
+    today = clock.today()
+    if not Calendar.load(session, []).is_school_day(None, today):
+        return []
+    lines = township_day_lines(session, today)
+    classes, reported = sum(line.classes for line in lines), sum(line.reported for line in lines)
+    unexcused = sum(line.unexcused for line in lines)
+    return [Todo(f"今天已有 {reported} / {classes} 个班级提交到校日报告，旷课 {unexcused} 人："
+                 "查看各校情况和缺课预警。", "/attendance")]

@@ -282,3 +282,20 @@ def test_a_call_recorded_anywhere_closes_the_call_home_at_once(db_session: Any, 
     do_record_visit(world.session, world.act(world.teacher), child, mode="phone", met="父亲",
                     found="父亲说孩子发烧在家，下午送医院。", settings=world.settings)
     assert world.shown(child) == {}
+
+
+def test_the_first_screen_asks_for_todays_report_until_it_is_sent(db_session: Any, demo: Any,
+                                                                  townships: dict[str, int]) -> None:
+    from baoxue.tenants.attendance.home import todos
+
+    world = world_of(db_session, demo, townships, "DEMO-BD")
+    clock.freeze(at(FIRST, 7, 40))
+    mine = [t.text for t in todos(world.session, world.act(world.teacher))]
+    assert len(mine) == 1 and mine[0].startswith("提交今天的到校日报告")
+    office = world.actor("bd_office")
+    assert todos(world.session, world.act(office))[0].text.startswith("今天已有 0 / ")
+    world.report(FIRST, {world.child(): "unexcused"})
+    assert todos(world.session, world.act(world.teacher)) == []
+    assert "旷课 1 人" in todos(world.session, world.act(office))[0].text
+    clock.freeze(at(D(2026, 9, 26), 9))  # the Mid-Autumn holiday: nothing to report
+    assert todos(world.session, world.act(world.teacher)) == []
