@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Annotated
 
+from litestar.params import KwargDefinition
+from msgspec import Meta
 from sqlalchemy import select
 
 from baoxue.platform.labels import Entity, Field, numeric_ids
@@ -70,6 +73,7 @@ ENTITIES = {
 }
 
 Note = text_up_to(200)
+MAX_CLASS = 300  # children a class's list may name: more than any class holds
 
 
 @dataclass
@@ -83,7 +87,8 @@ class AbsenceIn:
 class ClassDayIn:
     """The class's children away or late that day; everyone else on the list was present."""
 
-    absences: list[AbsenceIn] = field(default_factory=list)
+    absences: Annotated[list[AbsenceIn], Meta(max_length=MAX_CLASS), KwargDefinition(max_length=MAX_CLASS)] = field(
+        default_factory=list)
 
 
 @dataclass
