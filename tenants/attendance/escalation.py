@@ -136,22 +136,7 @@ def check(session: Session, *, class_ids: list[int] | None = None, today: date |
         reported = _reported(session, since, today, class_ids)
         returners = _returners(session, list(children))
         school_days = _school_days(calendar, {c.school_id for c in children.values()}, since, today)
-        live: dict[tuple[int, str], tuple[Found, Child]] = {}
-        stops: dict[tuple[int, str], Found] = {}
-        for child in children.values():
-            if child.status not in ON_THE_LIST:
-                continue
-            days_desc = school_days[child.school_id]
-            run = walk(days_desc, child, reported, AbsenceKind.UNEXCUSED)
-            stops[(child.student_id, SpellKind.RUN)] = run
-            if run.days:
-                live[(child.student_id, SpellKind.RUN)] = (run, child)
-            spread = scattered(days_desc, child, rules.scattered_window)
-            if spread.days >= rules.scattered_days and run.days < spread.days:
-                live[(child.student_id, SpellKind.SCATTERED)] = (spread, child)
-            sick = walk(days_desc, child, reported, AbsenceKind.SICK)
-            if sick.days >= rules.sick_check_days:
-                live[(child.student_id, SpellKind.SICK)] = (sick, child)
+        live, stops = _findings(children, school_days, reported, rules)
 
         touched: dict[int, AbsenceSpell] = {}
         raised: list[tuple[AbsenceSpell, Found]] = []
@@ -186,6 +171,32 @@ def check(session: Session, *, class_ids: list[int] | None = None, today: date |
         worklist.reconcile_many(session, SUBJECT, dues)
         result.spells = sum(1 for s in touched.values() if s.ended_at is None)
     return result
+
+
+Key = tuple[int, str]  # (student id, spell kind): one open spell each
+
+
+def _findings(children: dict[int, Child], school_days: dict[int, list[date]], reported: set[tuple[int, date]],
+              rules: Rules) -> tuple[dict[Key, tuple[Found, Child]], dict[Key, Found]]:
+    """What each child's days say: the spells that should be open (with what they count), and
+    where each child's unexcused run stopped (why a spell ends)."""
+    live: dict[Key, tuple[Found, Child]] = {}
+    stops: dict[Key, Found] = {}
+    for child in children.values():
+        if child.status not in ON_THE_LIST:
+            continue
+        days_desc = school_days[child.school_id]
+        run = walk(days_desc, child, reported, AbsenceKind.UNEXCUSED)
+        stops[(child.student_id, SpellKind.RUN)] = run
+        if run.days:
+            live[(child.student_id, SpellKind.RUN)] = (run, child)
+        spread = scattered(days_desc, child, rules.scattered_window)
+        if spread.days >= rules.scattered_days and run.days < spread.days:  # not all of one run
+            live[(child.student_id, SpellKind.SCATTERED)] = (spread, child)
+        sick = walk(days_desc, child, reported, AbsenceKind.SICK)
+        if sick.days >= rules.sick_check_days:
+            live[(child.student_id, SpellKind.SICK)] = (sick, child)
+    return live, stops
 
 
 # --- reads: one query each --------------------------------------------------------------------
