@@ -86,3 +86,10 @@ def parse(html: str) -> _Page:
 def visible_text(html: str) -> str:
     """The words a person reads: no tags, attributes, scripts or styles; all white space one space."""
     return re.sub(r"\s+", " ", "".join(parse(html).text)).strip()
+
+
+def csrf_token(html: str) -> str:
+    """The CSRF token a signed-in page carries in its forms (what a test posts back)."""
+    found = re.search(r'name="_csrf_token" value="([^"]+)"', html)
+    assert found, "a signed-in page carries its CSRF token in its forms"
+    return found.group(1)

@@ -37,7 +37,7 @@ import random
 import secrets
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time as clock_time, timedelta
 from types import SimpleNamespace
@@ -46,6 +46,7 @@ from typing import Any
 import pytest
 
 from tests.bench.test_bench import _record
+from tests.bench.timing import median_seconds
 from tests.conftest import BACKEND
 
 pytestmark = pytest.mark.skipif(BACKEND != "postgresql", reason="COPY and row-level security are PostgreSQL's")
@@ -66,14 +67,6 @@ RUNNERS = 0.003
 LONG_SICK = 0.0003  # children on sick leave for 10..16 school days up to today
 
 
-def _seconds(fn: Callable[[], Any], repeat: int) -> float:
-    fn()  # warm: imports, compiled statements, the planner's statistics
-    samples = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
 
 
 def _weekdays_up_to(last: date, n: int) -> list[date]:
@@ -385,7 +378,7 @@ def _job(settings: Any, place: County, *, repeat: int, warm: int, save: int = 0)
             s.rollback()
             s.close()
 
-    query_s = _seconds(bare, 10)
+    query_s = median_seconds(bare, 10)
 
     # The next morning, and a class's save: the first run's spells, items and cases in place
     # (uncommitted), each measured run in a savepoint rolled back to that state.
@@ -525,7 +518,7 @@ def test_saving_a_class_day_against_health(measured: Measured, client: Any) -> N
     level = quiet.level
     quiet.setLevel(logging.WARNING)  # not a line per request under -s
     try:
-        health = _seconds(lambda: client.get("/health"), 30)
+        health = median_seconds(lambda: client.get("/health"), 30)
     finally:
         quiet.setLevel(level)
     print(f"\nclass of {enrolled} in the {measured.county.students:,}-student county, 2 away: "

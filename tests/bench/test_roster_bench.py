@@ -10,9 +10,6 @@ process does). Aims: faster than openpyxl merely reading it; stretch, within 3×
 
 from __future__ import annotations
 
-import statistics
-import time
-from collections.abc import Callable
 from datetime import date, timedelta
 from io import BytesIO
 from typing import Any
@@ -21,20 +18,13 @@ import pytest
 from openpyxl import Workbook, load_workbook
 
 from tests.bench.test_bench import _record
+from tests.bench.timing import median_seconds
 from tests.conftest import BACKEND
 
 ROWS = 10_000
 pytestmark = pytest.mark.skipif(BACKEND != "postgresql", reason="the bulk path is PostgreSQL's")
 
 
-def _seconds(fn: Callable[[], Any], repeat: int) -> float:
-    fn()  # warm: imports, compiled statements, the child's first start
-    samples = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
 
 
 def _national_file(rows: int) -> bytes:
@@ -108,9 +98,9 @@ def test_roster_import_against_reading_the_file(db_session: Any, townships: dict
         reports.append(do_import_roster(session, school.id, data))
         session.rollback()
 
-    calamine_s = _seconds(calamine_read, 3)
-    openpyxl_s = _seconds(openpyxl_read, 3)
-    import_s = _seconds(import_once, 3)
+    calamine_s = median_seconds(calamine_read, 3)
+    openpyxl_s = median_seconds(openpyxl_read, 3)
+    import_s = median_seconds(import_once, 3)
     assert reports[-1].created == ROWS and reports[-1].classes_created  # the work was done
     print(f"\nroster file: {ROWS} rows x {len(load_workbook(BytesIO(data), read_only=True).worksheets[0][2])} "
           f"columns, {len(data) / 1e6:.1f} MB")
@@ -140,8 +130,8 @@ def test_roster_reimport_of_an_unchanged_file(db_session: Any, townships: dict[s
     set_tenant(session, TenantContext(scope=Scope(township_id, UnitKind.SCHOOL, school.id)))
     do_import_roster(session, school.id, data)
     reports = []
-    calamine_s = _seconds(lambda: CalamineWorkbook.from_filelike(BytesIO(data)).get_sheet_by_index(0).to_python(), 3)
-    again_s = _seconds(lambda: reports.append(do_import_roster(session, school.id, data)), 3)
+    calamine_s = median_seconds(lambda: CalamineWorkbook.from_filelike(BytesIO(data)).get_sheet_by_index(0).to_python(), 3)
+    again_s = median_seconds(lambda: reports.append(do_import_roster(session, school.id, data)), 3)
     assert reports[-1].unchanged == ROWS
     _record("roster_reimport_vs_calamine_read", f"calamine read of {ROWS} rows", calamine_s,
             f"re-import of {ROWS} unchanged pupils", again_s)

@@ -22,6 +22,7 @@ from baoxue.tenants.school_calendar.rules import RULE_FIELDS, RULE_LABELS, rules
 from baoxue.tenants.school_calendar.service import Calendar
 from baoxue.tenants.students.models import Student
 from baoxue.tenants.worklist.models import WorkItem
+from tests.pages import csrf_token
 from tests.tenants.attendance.audit_helpers import last_school_day, quiet_children
 from tests.tenants.status_changes.helpers import login_actor
 
@@ -61,11 +62,6 @@ def register(demo: Any, townships: dict[str, int]) -> Register:
     return Register(township, school_id, teacher.membership.class_ids[0], teacher.membership_id,
                     last_school_day(calendar, school_id, clock.today()), calendar)
 
-
-def _token(html: str) -> str:
-    found = re.search(r'name="_csrf_token" value="([^"]+)"', html)
-    assert found
-    return found.group(1)
 
 
 def _chosen(html: str, student_id: int) -> str:
@@ -140,7 +136,7 @@ def test_a_class_teacher_corrects_the_day_on_the_page_and_the_same_form_twice_ch
     report_id = _report_id(demo, register.class_id, register.day)
     since = _last_audit_id(demo)
     form = {**_form(before["absences"], **{f"c{away}": ("unexcused", "早上未到校，电话未接通"), f"c{late}": ("late", "")}),
-            "_csrf_token": _token(html)}
+            "_csrf_token": csrf_token(html)}
     try:
         r = page.post(register.page, data=form, follow_redirects=False)
         assert r.status_code == 303, r.text
@@ -188,7 +184,7 @@ def test_bad_input_is_refused_by_field_in_chinese_and_never_a_500(signed_in: Any
     page, api = signed_in("bd_mid_teacher"), persona("bd_mid_teacher")
     (child,) = register.children(demo)
     before = api.get(register.api).json()
-    token = _token(page.get(register.page).text)
+    token = csrf_token(page.get(register.page).text)
     cal, school, today = register.calendar, register.school_id, clock.today()
     future = cal.after(school, today, 1)  # a school day, but not yet
     rest = next(d for d in (today - timedelta(days=n) for n in range(14)) if not cal.is_school_day(school, d))
@@ -255,7 +251,7 @@ def test_another_class_another_township_and_the_village_are_refused(signed_in: A
                             ("lg_office", 403), ("lg_leader", 403)):  # the township reads, the schools report
         browser = signed_in(username)
         assert [browser.get(p, follow_redirects=False).status_code for p in pages] == [404, 404, 404], username
-        token = _token(browser.get("/").text)
+        token = csrf_token(browser.get("/").text)
         r = browser.post(register.page, data={"_csrf_token": token}, follow_redirects=False)
         assert r.status_code == write, (username, r.status_code)
         r = browser.post(f"/attendance/spells/{spell_id}/contact", data={
@@ -335,7 +331,7 @@ def test_the_spell_page_records_the_call_home_and_its_step_closes(signed_in: Any
     html = page.get(f"/attendance/spells/{spell_id}").text
     assert name in html and f"联系监护人：{name}" in html and "登记联系家长或家访" in html
     url = f"/attendance/spells/{spell_id}/contact"
-    call = {"_csrf_token": _token(html), "mode": "phone", "visited_at": "", "visitor_ids": str(register.membership_id),
+    call = {"_csrf_token": csrf_token(html), "mode": "phone", "visited_at": "", "visitor_ids": str(register.membership_id),
             "met": "", "found": "电话打通，母亲说孩子早上出门了，不知道没到校。", "agreed": "明天由家长送到校门口。"}
     r = page.post(url, data=call, follow_redirects=False)
     assert r.status_code == 400 and "不能为空" in r.text  # who was reached is asked for
@@ -386,7 +382,7 @@ def test_the_rules_page_and_the_rules_api(signed_in: Any, persona: Any, demo: An
         teacher = persona("bd_mid_teacher")
         assert teacher.put("/api/attendance/rules", json=original).status_code == 403
         page = signed_in("bd_mid_teacher")
-        token = _token(page.get("/attendance/rules").text)
+        token = csrf_token(page.get("/attendance/rules").text)
         r = page.post("/attendance/rules", data={"_csrf_token": token, **{k: str(v) for k, v in original.items()}},
                       follow_redirects=False)
         assert r.status_code == 403

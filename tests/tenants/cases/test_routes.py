@@ -12,14 +12,10 @@ import pytest
 from sqlalchemy import select
 
 from baoxue.platform.db import cross_township_session
+from tests.pages import csrf_token
 from tests.tenants.cases.helpers import caseless_child, jpeg
 from tests.tenants.status_changes.helpers import class_id, login_actor, school_ids
 
-
-def _token(html: str) -> str:
-    found = re.search(r'name="_csrf_token" value="([^"]+)"', html)
-    assert found
-    return found.group(1)
 
 
 @pytest.fixture(scope="module")
@@ -88,14 +84,14 @@ def test_a_visit_posted_from_the_case_page_with_a_photo(signed_in: Any, persona:
     page = signed_in("bd_mid_teacher")
     form = page.get(f"/cases/new?student_id={child}")
     assert form.status_code == 200
-    r = page.post("/cases", data={"student_id": str(child), "note": "今天未到校。", "_csrf_token": _token(form.text)},
+    r = page.post("/cases", data={"student_id": str(child), "note": "今天未到校。", "_csrf_token": csrf_token(form.text)},
                   follow_redirects=False)
     assert r.status_code == 303, r.text
     case_url = r.headers["location"].split("?")[0]
     html = page.get(case_url).text
     assert "signature.js" in html and 'capture="environment"' in html
     r = page.post(f"{case_url}/visits", data={
-        "_csrf_token": _token(html), "mode": "home", "visitor_ids": str(teacher.membership_id), "met": "奶奶",
+        "_csrf_token": csrf_token(html), "mode": "home", "visitor_ids": str(teacher.membership_id), "met": "奶奶",
         "found": "孩子说明天回学校。", "reason_code": "weary", "visited_at": ""},
         files={"photos": ("IMG_2.jpg", jpeg(), "image/jpeg")}, follow_redirects=False)
     assert r.status_code == 303, r.text

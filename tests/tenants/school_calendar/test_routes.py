@@ -18,14 +18,9 @@ from baoxue.platform.clock import school_year
 from baoxue.platform.db import cross_township_session
 from baoxue.tenants.school_calendar.demo import year_plan
 from baoxue.tenants.school_calendar.models import CalendarDay, SchoolTerm
-from tests.pages import parse, visible_text
+from tests.pages import csrf_token, parse, visible_text
 from tests.tenants.status_changes.helpers import school_ids
 
-
-def _token(html: str) -> str:
-    found = re.search(r'name="_csrf_token" value="([^"]+)"', html)
-    assert found
-    return found.group(1)
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +101,7 @@ def test_other_years_and_bad_parameters(signed_in: Any, demo: Any, townships: di
 
 def test_the_office_adds_a_holiday_of_several_days_and_removes_it(signed_in: Any, demo: Any, tidy: None) -> None:
     page = signed_in("bd_office")
-    token = _token(page.get("/calendar").text)
+    token = csrf_token(page.get("/calendar").text)
     r = page.post("/calendar/days", data={"_csrf_token": token, "school_id": "", "day": "2035-10-01",
                                           "until": "2035-10-07", "school_day": "false", "name": "测试国庆"},
                   follow_redirects=False)
@@ -134,7 +129,7 @@ def test_the_office_adds_a_holiday_of_several_days_and_removes_it(signed_in: Any
 
 def test_the_day_form_names_each_bad_field(signed_in: Any) -> None:
     page = signed_in("bd_office")
-    token = _token(page.get("/calendar").text)
+    token = csrf_token(page.get("/calendar").text)
     r = page.post("/calendar/days", data={"_csrf_token": token, "day": "", "school_day": "", "name": ""})
     assert r.status_code == 400
     text = visible_text(r.text)
@@ -152,7 +147,7 @@ def test_the_day_form_names_each_bad_field(signed_in: Any) -> None:
 
 def test_the_office_adds_a_term_and_an_overlap_is_refused(signed_in: Any, demo: Any, tidy: None) -> None:
     page = signed_in("bd_office")
-    token = _token(page.get("/calendar").text)
+    token = csrf_token(page.get("/calendar").text)
     term = {"_csrf_token": token, "name": "2035—2036学年第一学期", "starts_on": "2035-09-03", "ends_on": "2036-01-18"}
     r = page.post("/calendar/terms", data=term, follow_redirects=False)
     assert r.status_code == 303, r.text
@@ -170,7 +165,7 @@ def test_the_office_adds_a_term_and_an_overlap_is_refused(signed_in: Any, demo: 
     # Another township's office cannot remove it; this one can.
     lg = signed_in("lg_office")
     assert lg.post(f"/calendar/terms/{term_id}/remove",
-                   data={"_csrf_token": _token(lg.get("/calendar").text)}).status_code == 404
+                   data={"_csrf_token": csrf_token(lg.get("/calendar").text)}).status_code == 404
     r = page.post(f"/calendar/terms/{term_id}/remove", data={"_csrf_token": token}, follow_redirects=False)
     assert r.status_code == 303
 
@@ -178,7 +173,7 @@ def test_the_office_adds_a_term_and_an_overlap_is_refused(signed_in: Any, demo: 
 def test_a_principal_keeps_the_schools_days_only(signed_in: Any, demo: Any, bd: dict[str, int], tidy: None) -> None:
     page = signed_in("bd_mid_principal")
     html = page.get("/calendar").text
-    token = _token(html)
+    token = csrf_token(html)
     assert f'name="school_id" value="{bd["mid"]}"' in html  # the form is the school's own
     r = page.post("/calendar/days", data={"_csrf_token": token, "school_id": str(bd["mid"]), "day": "2035-11-14",
                                           "school_day": "false", "name": "测试停课"}, follow_redirects=False)
@@ -207,7 +202,7 @@ def test_a_principal_keeps_the_schools_days_only(signed_in: Any, demo: Any, bd: 
     assert r.status_code == 303 and _day_ids(demo, "测试停课") == []
     # A teacher has no write at all.
     teacher = signed_in("bd_mid_teacher")
-    r = teacher.post("/calendar/days", data={"_csrf_token": _token(teacher.get("/calendar").text),
+    r = teacher.post("/calendar/days", data={"_csrf_token": csrf_token(teacher.get("/calendar").text),
                                              "day": "2035-11-16", "school_day": "false", "name": "教师停课"})
     assert r.status_code == 403
 

@@ -7,7 +7,6 @@ touched yet (`free_child`), and the graduation puts its grade back when it is do
 from __future__ import annotations
 
 import base64
-import re
 import secrets
 from typing import Any
 
@@ -20,7 +19,7 @@ from baoxue.tenants.status_changes.flows import REQUESTABLE_KINDS
 from baoxue.tenants.status_changes.models import StatusChange, StatusStep
 from baoxue.tenants.students.models import Student
 from baoxue.tenants.worklist.models import WorkItem
-from tests.pages import parse, visible_text
+from tests.pages import csrf_token, parse, visible_text
 from tests.tenants.status_changes.helpers import PDF, class_id, free_child, login_actor, school_ids
 
 PASSWORD = "Test2026x"
@@ -42,11 +41,6 @@ def _student(settings: Any, student_id: int) -> Student:
 def _errors(response: Any) -> dict[str, str]:
     return {e["field"]: e["message"] for e in response.json().get("errors", [])}
 
-
-def _token(html: str) -> str:
-    found = re.search(r'name="_csrf_token" value="([^"]+)"', html)
-    assert found, "a signed-in page carries its CSRF token in its forms"
-    return found.group(1)
 
 
 @pytest.fixture(scope="module")
@@ -176,7 +170,7 @@ def test_a_suspension_is_requested_and_decided_on_the_pages(signed_in: Any, pers
     child = free_child(demo, own_class)
     form = browser.get(f"/status-changes/new?student_id={child}&change_kind=suspension")
     assert form.status_code == 200 and 'type="file"' in form.text and "医院诊断证明" in form.text
-    token = _token(form.text)
+    token = csrf_token(form.text)
     missing = browser.post("/status-changes", data={"student_id": str(child), "change_kind": "suspension",
                                                     "reason": "住院治疗。", "_csrf_token": token},
                            files={"document": ("", b"", "application/octet-stream")}, follow_redirects=False)
