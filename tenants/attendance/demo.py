@@ -125,7 +125,8 @@ def _seed_township(demo: DemoContext, seeded: Any, start: datetime) -> None:
 def _reporters(session: Any, classes: list[Any]) -> dict[int, int]:
     """Who reports each class: its class teacher, else someone of its school (a user id)."""
     by_class = dict(session.execute(
-        select(MembershipClass.class_id, Membership.user_id).join(Membership, Membership.id == MembershipClass.membership_id)
+        select(MembershipClass.class_id, Membership.user_id)
+        .join(Membership, Membership.id == MembershipClass.membership_id)
         .where(Membership.role == Role.CLASS_TEACHER.value)).all())
     by_school: dict[int, int] = {}
     for school_id, user_id in session.execute(select(Membership.school_id, Membership.user_id).where(

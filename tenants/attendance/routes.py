@@ -91,16 +91,20 @@ def class_day_put(request: Request[Any, Any, Any], db: Session, class_id: int, d
     try:
         service.do_save_class_day(db, actor_of(request), class_id, when, marks, source="api")
     except InvalidInput as refused:
-        # The service names a page's fields (kind_12, note_12); the API's are the list's.
-        raise InvalidInput({_api_field(k): v for k, v in refused.errors.items()}) from None
+        raise InvalidInput(_api_errors(refused.errors)) from None
     return ClassDayOut.of(service.class_day(db, class_id, when))
 
 
-def _api_field(key: str) -> str:
-    name, _sep, student_id = key.partition("_")
-    if name in ("kind", "note") and student_id.isdigit():
-        return "absences"
-    return key
+def _api_errors(errors: dict[str, str]) -> dict[str, str]:
+    """The service names a page's fields (kind_12, note_12); the API's are the list's, each
+    message naming the child (student_id 12) it is about."""
+    found: dict[str, str] = {}
+    for key, message in errors.items():
+        name, _sep, student_id = key.partition("_")
+        if name in ("kind", "note") and student_id.isdigit():
+            key, message = "absences", f"student_id {student_id}：{message}"
+        found[key] = f"{found[key]} {message}" if key in found else message
+    return found
 
 
 @get("/api/attendance/summary", opt=READ, summary="各校某天的到校日报告提交和缺勤人数（乡镇）",
@@ -325,6 +329,8 @@ def rules_submit(request: Request[Any, Any, Any], db: Session, data: Form) -> Re
                   refused=lambda errors: _rules_page(request, db, values=values, errors=errors, status=400))
 
 
-routes = [class_day_api, class_day_put, summary_api, spells_api, leave_api, leave_cancel_api, rules_api, attendance_page, class_today,
-          class_day_page, class_day_submit, leave_submit, leave_cancel_submit, student_fragment, spell_page, contact_submit, report_submit, quit_submit,
-          check_submit, rules_page, rules_submit]
+routes = [
+    class_day_api, class_day_put, summary_api, spells_api, leave_api, leave_cancel_api, rules_api,
+    attendance_page, class_today, class_day_page, class_day_submit, leave_submit, leave_cancel_submit,
+    student_fragment, spell_page, contact_submit, report_submit, quit_submit, check_submit, rules_page, rules_submit,
+]

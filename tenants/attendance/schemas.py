@@ -18,7 +18,14 @@ from sqlalchemy import select
 from baoxue.platform.labels import Entity, Field, numeric_ids
 from baoxue.platform.permissions import Permission
 from baoxue.platform.request_checks import Id, bounded, text_up_to
-from baoxue.tenants.attendance.flows import ABSENCE_LABELS, END_REASONS, LEAVE_KINDS, SPELL_LABELS
+from baoxue.tenants.attendance.flows import (
+    ABSENCE_LABELS,
+    END_REASONS,
+    LEAVE_KINDS,
+    SPELL_LABELS,
+    AbsenceKind,
+    SpellKind,
+)
 from baoxue.tenants.attendance.models import AbsenceSpell, Leave
 from baoxue.tenants.attendance.service import ClassDay
 from baoxue.tenants.school_calendar.rules import RULE_LABELS
@@ -62,7 +69,8 @@ def _spell_names(session, ids):  # type: ignore[no-untyped-def]
 
 def _leave_names(session, ids):  # type: ignore[no-untyped-def]
     wanted = numeric_ids(ids)
-    rows = session.execute(select(Leave.id, Leave.starts_on, Leave.ends_on).where(Leave.id.in_(wanted))) if wanted else []
+    rows = (session.execute(select(Leave.id, Leave.starts_on, Leave.ends_on).where(Leave.id.in_(wanted)))
+            if wanted else [])
     return {str(i): f"{start:%m月%d日}至{end:%m月%d日}的请假" for i, start, end in rows}
 
 
@@ -100,6 +108,10 @@ class AbsenceOut:
     note: str
 
 
+def _label(kind: str) -> str:
+    return ABSENCE_LABELS[AbsenceKind(kind)]
+
+
 @dataclass
 class ClassDayOut:
     class_id: int
@@ -119,7 +131,7 @@ class ClassDayOut:
         return cls(class_id=d.klass.id, class_name=d.klass.name, day=d.day, school_day=d.school_day,
                    reported=report is not None, reported_at=report.reported_at if report else None,
                    revisions=report.revisions if report else 0, enrolled=len(d.marks),
-                   absences=[AbsenceOut(m.student_id, m.name, m.kind, ABSENCE_LABELS.get(m.kind, m.kind), m.note)  # type: ignore[call-overload]
+                   absences=[AbsenceOut(m.student_id, m.name, m.kind, _label(m.kind), m.note)
                              for m in d.marks if m.kind and d.report is not None],
                    editable=d.editable)
 
@@ -169,7 +181,7 @@ class SpellOut:
 
     @classmethod
     def of(cls, s: AbsenceSpell) -> SpellOut:
-        return cls(s.id, s.student_id, s.student_name, s.kind, SPELL_LABELS.get(s.kind, s.kind),  # type: ignore[call-overload]
+        return cls(s.id, s.student_id, s.student_name, s.kind, SPELL_LABELS[SpellKind(s.kind)],
                    s.first_day, s.last_day, s.days, s.returner, s.report_filed_at is not None, s.case_id,
                    s.ended_on, s.ended_reason)
 

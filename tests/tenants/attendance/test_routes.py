@@ -209,7 +209,8 @@ def test_bad_input_is_refused_by_field_in_chinese_and_never_a_500(signed_in: Any
         assert message in r.text, (path, mark)
 
     refused_api = [
-        (register.api, {"absence_kind": "truant"}, "absences", "缺勤类型只能是病假、事假、旷课或迟到。"),
+        (register.api, {"absence_kind": "truant"}, "absences",
+         f"student_id {child}：缺勤类型只能是病假、事假、旷课或迟到。"),
         (register.api, {"absence_kind": "sick", "note": "发烧\x07"}, "absences", "控制字符"),
         (f"/api{page_of(future)}", {"absence_kind": "sick"}, "day", "不能提前填报"),
         (f"/api{page_of(rest)}", {"absence_kind": "sick"}, "day", "不是本校的教学日"),
