@@ -29,7 +29,7 @@ from baoxue.platform.clock import CHINA, china_day, clock
 from baoxue.platform.demo import DemoContext, acting, as_township
 from baoxue.platform.permissions import Role
 from baoxue.tenants.attendance import escalation, service, spells
-from baoxue.tenants.attendance.flows import AWAY, AbsenceKind
+from baoxue.tenants.attendance.flows import AWAY, ON_THE_LIST, AbsenceKind
 from baoxue.tenants.attendance.models import Absence, AttendanceReport
 from baoxue.tenants.cases.models import Case
 from baoxue.tenants.school_calendar.rules import rules_of
@@ -69,7 +69,7 @@ def _seed_township(demo: DemoContext, seeded: Any, start: datetime) -> None:
         with_cases = set(session.scalars(select(Case.student_id)))  # the stories' children have no case yet
         reporters = _reporters(session, classes)
         roll = {k.id: list(session.scalars(select(Student.id).where(
-            Student.class_id == k.id, Student.status.in_(service.ON_THE_LIST)).order_by(Student.id)))
+            Student.class_id == k.id, Student.status.in_(ON_THE_LIST)).order_by(Student.id)))
             for k in classes}
     today = china_day(start)
     days = calendar.between(None, today - timedelta(days=60), today)[-SCHOOL_DAYS:]

@@ -40,9 +40,10 @@ from baoxue.platform.db import township_id_of
 from baoxue.platform.permissions import Role, UnitKind
 from baoxue.platform.scoping import consequences
 from baoxue.tenants.attendance.events import Event
-from baoxue.tenants.attendance.flows import END_REASONS, AbsenceKind, SpellKind
+from baoxue.tenants.attendance.flows import ON_THE_LIST, AbsenceKind, SpellKind
 from baoxue.tenants.attendance.models import AbsenceSpell, Absence, AttendanceReport
 from baoxue.tenants.cases.models import Case, HomeVisit
+from baoxue.tenants.cases.service import MIN_ATTEMPTS  # DOMAIN.md §6 step 3: three visits
 from baoxue.tenants.school_calendar.rules import Rules, rules_of
 from baoxue.tenants.school_calendar.service import Calendar
 from baoxue.tenants.students.models import Student
@@ -51,8 +52,7 @@ from baoxue.tenants.worklist import service as worklist
 from baoxue.tenants.worklist.service import Due, Owner
 
 SUBJECT = "absence_spells"
-MIN_VISITS = 3  # DOMAIN.md §6 step 3
-ON_THE_LIST = ("01", "05", "06", "15")
+Key = tuple[int, str]  # (student id, spell kind): one open spell each
 MARGIN = 5  # school days read beyond the longest rule (a school's own closed days)
 
 
@@ -173,9 +173,6 @@ def check(session: Session, *, class_ids: list[int] | None = None, today: date |
     return result
 
 
-Key = tuple[int, str]  # (student id, spell kind): one open spell each
-
-
 def _findings(children: dict[int, Child], school_days: dict[int, list[date]], reported: set[tuple[int, date]],
               rules: Rules) -> tuple[dict[Key, tuple[Found, Child]], dict[Key, Found]]:
     """What each child's days say: the spells that should be open (with what they count), and
@@ -201,7 +198,7 @@ def _findings(children: dict[int, Child], school_days: dict[int, list[date]], re
 
 # --- reads: one query each --------------------------------------------------------------------
 
-def _open_spells(session: Session, class_ids: list[int] | None) -> dict[tuple[int, str], AbsenceSpell]:
+def _open_spells(session: Session, class_ids: list[int] | None) -> dict[Key, AbsenceSpell]:
     query = select(AbsenceSpell).where(AbsenceSpell.ended_at.is_(None))
     if class_ids is not None:
         query = query.where(or_(AbsenceSpell.class_id.in_(class_ids), AbsenceSpell.student_id.in_(
@@ -413,9 +410,9 @@ def run_steps(calendar: Calendar, rules: Rules, spell: AbsenceSpell, seen: list[
     visits_from = day(rules.step_visits)
     if spell.quit_said_on is not None:
         visits_from = min(visits_from, spell.quit_said_on)
-    if (spell.days >= rules.step_visits or spell.quit_said_on is not None or spell.returner) and len(seen) < MIN_VISITS:
+    if (spell.days >= rules.step_visits or spell.quit_said_on is not None or spell.returner) and len(seen) < MIN_ATTEMPTS:
         due = visits_from if not seen else max(visits_from, calendar.after(school, seen[-1], 1))
-        dues.append(Due("attendance:visit", f"第{len(seen) + 1}次家访劝返（至少{MIN_VISITS}次）：{name}", href, owner,
+        dues.append(Due("attendance:visit", f"第{len(seen) + 1}次家访劝返（至少{MIN_ATTEMPTS}次）：{name}", href, owner,
                         due, min(due, visits_from)))
     if spell.days >= rules.step_report and spell.report_filed_at is None:
         due = day(rules.step_report)
@@ -434,7 +431,3 @@ def watch_steps(spell: AbsenceSpell, seen: list[date], owner: Owner) -> list[Due
     else:
         title = f"核实病情：{name}已连续病假{spell.days}个教学日"
     return [Due(f"attendance:{spell.kind}", title, href, owner, raised, raised)]
-
-
-def end_reason_label(reason: str) -> str:
-    return END_REASONS.get(reason, reason)

@@ -22,6 +22,9 @@ SHORT_LABELS = {AbsenceKind.SICK: "病", AbsenceKind.PERSONAL: "事", AbsenceKin
                 AbsenceKind.LATE: "迟"}
 AWAY = frozenset({AbsenceKind.SICK, AbsenceKind.PERSONAL, AbsenceKind.UNEXCUSED})  # not in school that day
 LEAVE_KINDS = {AbsenceKind.SICK: "病假", AbsenceKind.PERSONAL: "事假"}
+# Children a class teacher expects each day: on the roll (在读, 复学), or away but still on it
+# (流失, 下落不明: their absence is what the procedure is about). 休学 is excused for a year.
+ON_THE_LIST = ("01", "05", "06", "15")
 
 
 class SpellKind(StrEnum):

@@ -47,15 +47,6 @@ CANCEL_PROBE = {**WRITE, "probe": {}}
 KINDS = [(k.value, ABSENCE_LABELS[k]) for k in AbsenceKind]
 
 
-def _day(value: str | None) -> date:
-    if not value:
-        return clock.today()
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        raise InvalidInput({"day": "日期格式应为 2026-09-01。"}) from None
-
-
 def _page(request: Request[Any, Any, Any], name: str, context: dict[str, Any], *, status: int = 200,
           fragment: str = "") -> Template:
     return page(request, f"attendance/{name}", context, status=status, fragment=fragment)
@@ -76,7 +67,7 @@ def _my_classes(request: Request[Any, Any, Any], db: Session) -> list[ClassRow]:
 @get("/api/attendance/classes/{class_id:int}/{day:str}", opt=READ, summary="一个班某天的到校情况",
      description="`day` 为 2026-11-27 格式；未提交时 `reported` 为 false。", sync_to_thread=True)
 def class_day_api(db: Session, class_id: int, day: str) -> ClassDayOut:
-    return ClassDayOut.of(service.class_day(db, class_id, _day(day)))
+    return ClassDayOut.of(service.class_day(db, class_id, service.parse_day(day)))
 
 
 @put("/api/attendance/classes/{class_id:int}/{day:str}", opt=DAY_PROBE, summary="提交或更正一个班某天的到校日报告",
@@ -87,7 +78,7 @@ def class_day_put(request: Request[Any, Any, Any], db: Session, class_id: int, d
     marks = {a.student_id: (a.absence_kind, a.note) for a in data.absences}
     if len(marks) != len(data.absences):
         raise InvalidInput({"absences": "同一学生在缺勤名单中出现了两次。"})
-    when = _day(day)
+    when = service.parse_day(day)
     try:
         service.do_save_class_day(db, actor_of(request), class_id, when, marks, source="api")
     except InvalidInput as refused:
@@ -110,7 +101,7 @@ def _api_errors(errors: dict[str, str]) -> dict[str, str]:
 @get("/api/attendance/summary", opt=READ, summary="各校某天的到校日报告提交和缺勤人数（乡镇）",
      sync_to_thread=True)
 def summary_api(db: Session, day: str = "") -> list[service.SchoolLine]:
-    return service.township_day_lines(db, _day(day))
+    return service.township_day_lines(db, service.parse_day(day))
 
 
 @get("/api/attendance/spells", opt=READ, summary="缺课预警（连续旷课、累计旷课、长期病假）",
@@ -141,7 +132,7 @@ def rules_api(request: Request[Any, Any, Any], db: Session, data: RulesIn) -> di
 
 @get("/attendance", opt=READ, include_in_schema=False, sync_to_thread=True)
 def attendance_page(request: Request[Any, Any, Any], db: Session, day: str = "") -> Template:
-    when = _day(day)
+    when = service.parse_day(day)
     m = actor_of(request).membership
     school_id = m.unit_id if m is not None and m.unit_kind == UnitKind.SCHOOL else None
     calendar = Calendar.load(db, [school_id] if school_id else [])
@@ -188,7 +179,7 @@ def class_today(db: Session, class_id: int) -> Redirect:
 
 @get("/attendance/classes/{class_id:int}/{day:str}", opt=READ, include_in_schema=False, sync_to_thread=True)
 def class_day_page(request: Request[Any, Any, Any], db: Session, class_id: int, day: str) -> Template:
-    return _class_page(request, db, class_id, _day(day))
+    return _class_page(request, db, class_id, service.parse_day(day))
 
 
 def _marks(data: Form) -> dict[int, tuple[str, str]]:
@@ -203,7 +194,7 @@ def _marks(data: Form) -> dict[int, tuple[str, str]]:
 @post("/attendance/classes/{class_id:int}/{day:str}", opt=DAY_PROBE, include_in_schema=False, sync_to_thread=True)
 def class_day_submit(request: Request[Any, Any, Any], db: Session, class_id: int, day: str,
                      data: Form) -> Response[Any]:
-    when = _day(day)
+    when = service.parse_day(day)
     marks = _marks(data)
     return submit(lambda: service.do_save_class_day(db, actor_of(request), class_id, when, marks),
                   done=f"/attendance/classes/{class_id}/{when.isoformat()}",

@@ -28,7 +28,7 @@ from baoxue.platform.db import township_id_of
 from baoxue.platform.errors import Conflict, InvalidInput
 from baoxue.platform.text import field_date, field_text, normalise
 from baoxue.tenants.attendance.events import Event
-from baoxue.tenants.attendance.flows import ABSENCE_LABELS, AWAY, LEAVE_KINDS, AbsenceKind
+from baoxue.tenants.attendance.flows import ABSENCE_LABELS, AWAY, LEAVE_KINDS, ON_THE_LIST, AbsenceKind
 from baoxue.tenants.attendance.models import AbsenceSpell, Absence, AttendanceReport, Leave
 from baoxue.tenants.attendance.policy import access_leave, access_register
 from baoxue.tenants.school_calendar.rules import Rules, rules_of
@@ -38,9 +38,6 @@ from baoxue.tenants.students.policy import access_student
 from baoxue.tenants.tenancy.lookups import ClassRow
 from baoxue.tenants.tenancy.models import School, SchoolClass
 
-# Children a class teacher expects each day: on the roll (在读, 复学), or away but still on it
-# (流失, 下落不明: their absence is what the procedure is about). 休学 is excused for a year.
-ON_THE_LIST = ("01", "05", "06", "15")
 MAX_NOTE = 200
 
 
@@ -177,7 +174,7 @@ def do_save_class_day(session: Session, actor: Any, class_id: int, day: Any,
     from baoxue.tenants.worklist import service as worklist
 
     klass = access_register(session, class_id)
-    when = day if isinstance(day, date) else _parse_day(day)
+    when = parse_day(day)
     calendar = Calendar.load(session, [klass.school_id])
     rules = rules_of(session)
     if why_not := _why_not(calendar, rules, klass.school_id, when):
@@ -251,11 +248,15 @@ def _named(marks: list[list[Any]]) -> list[list[Any]]:
     return sorted([sid, *(ABSENCE_LABELS.get(AbsenceKind(k), k) for k in kinds)] for sid, *kinds in marks)
 
 
-def _parse_day(value: Any) -> date:
-    try:
-        return date.fromisoformat(normalise(str(value or "")))
-    except ValueError:
-        raise InvalidInput({"day": "日期格式应为 2026-09-01。"}) from None
+def parse_day(value: Any) -> date:
+    """A day from a path or a query ("2026-11-27"); blank is today."""
+    if isinstance(value, date):
+        return value
+    errors: dict[str, str] = {}
+    day = field_date(value, errors, "day", label="日期")
+    if errors:
+        raise InvalidInput(errors)
+    return day or clock.today()
 
 
 # --- leave ------------------------------------------------------------------------------------

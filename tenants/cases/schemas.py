@@ -19,10 +19,10 @@ from baoxue.platform.permissions import Permission
 from baoxue.platform.photos import MAX_PHOTO_BYTES, MAX_SIGNATURE_BYTES
 from baoxue.platform.request_checks import Id, base64_length, text_up_to
 from baoxue.platform.files import MAX_DOCUMENT_BYTES
+from baoxue.tenants.cases import notices
 from baoxue.tenants.cases.flows import (
     CLOSING_LABELS,
     ENTRY_LABELS,
-    NOTICE_LABELS,
     REASONS,
     STAGE_LABELS,
     VISIT_MODES,
@@ -68,19 +68,8 @@ FIELDS: dict[str, Field | str] = {
     "watch": "只看辍返生",
     "semester": "学期",
     "teacher_id": "教师",
-    # The enforcement chain's documents (tenants/cases/notices.py, notice_routes.py).
-    "notice_id": "控辍文书",
-    "notice_kind": Field("文书种类", values={str(k): v for k, v in NOTICE_LABELS.items()}),
-    "penalty_rule": "处罚依据（省级规定）",
-    "fine_yuan": "罚款金额（元）",
-    "served_at": "送达时间",
-    "served_to": "受送达人",
-    "place": "送达地点",
-    "manner": "送达方式",
-    "server_names": "送达人",
-    "witnesses": "见证人",
-    "remark": "备注",
-    "receipt_photo": "送达回证照片",
+    # The enforcement chain's documents: named beside their actions (tenants/cases/notices.py).
+    **notices.FIELDS,
 }
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from baoxue.platform.auth import actor_of, requires
 from baoxue.platform.clock import clock, school_year
-from baoxue.platform.errors import Conflict, InvalidInput
+from baoxue.platform.errors import InvalidInput
 from baoxue.platform.permissions import Permission
 from baoxue.platform.resources import Form, form_int, submit
 from baoxue.platform.templating import page
@@ -39,7 +39,6 @@ DAY_PROBE = {**WRITE, "probe": {"day": "2031-09-10", "school_day": False, "name"
 REMOVE_PROBE = {**WRITE, "probe": {}}
 FIRST_YEAR, LAST_YEAR = 2000, 2099  # the school years the page shows
 MAX_QUERY_DAYS = 366  # the API's school days: a year at a time
-MAX_RUN_DAYS = 31  # the page adds a holiday of several days at once (国庆节: 7)
 WEEKDAYS = "一二三四五六日"
 # The months of a school year the page shows: September to July (August is the summer's).
 MONTHS = ((0, 9), (0, 10), (0, 11), (0, 12), (1, 1), (1, 2), (1, 3), (1, 4), (1, 5), (1, 6), (1, 7))
@@ -298,40 +297,15 @@ def term_remove_submit(request: Request[Any, Any, Any], db: Session, term_id: in
                   refused=lambda errors: _page(request, db, errors=errors, status=400))
 
 
-def _iso(text: str) -> date | None:
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        return None
-
-
-def _add_days(db: Session, actor: Any, values: dict[str, str], school_id: int | None) -> None:
-    """The form's day, or each day from it to `until` (a holiday of several days), all or none."""
-    days: list[Any] = [values["day"]]
-    if values["until"].strip():
-        first, last = _iso(values["day"]), _iso(values["until"])
-        if last is None:
-            raise InvalidInput({"until": "截止日期的格式应为 年-月-日，例如 2026-10-07。"})
-        if first is not None:  # else the action names the day
-            if not 0 <= (last - first).days < MAX_RUN_DAYS:
-                raise InvalidInput({"until": f"截止日期应在开始日期当天或之后，且连续不超过 {MAX_RUN_DAYS} 天。"})
-            days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
-    try:
-        with db.begin_nested():  # a day already taken undoes the days before it too
-            for day in days:
-                service.do_add_day(db, actor, day=day, school_day=values["school_day"], name=values["name"],
-                                   school_id=school_id)
-    except Conflict as taken:
-        raise InvalidInput({"day": str(taken.detail)}) from None
-
-
 @post("/calendar/days", opt=DAY_PROBE, include_in_schema=False, sync_to_thread=True)
 def day_submit(request: Request[Any, Any, Any], db: Session, data: Form) -> Response[Any]:
     values = {k: str(data.get(k, "")) for k in ("day", "until", "school_day", "name", "school_id")}
     school_id = form_int(values["school_id"])
     if school_id is None:
         school_id = _own_school(request)  # a school's form: its own days
-    return submit(lambda: _add_days(db, actor_of(request), values, school_id), done="/calendar",
+    return submit(lambda: service.do_add_days(db, actor_of(request), day=values["day"], until=values["until"],
+                                              school_day=values["school_day"], name=values["name"],
+                                              school_id=school_id), done="/calendar",
                   refused=lambda errors: _page(request, db, form="day", values=values, errors=errors, status=400))
 
 

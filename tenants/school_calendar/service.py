@@ -28,6 +28,7 @@ from baoxue.tenants.school_calendar.events import Event
 from baoxue.tenants.school_calendar.models import CalendarDay, SchoolTerm
 from baoxue.tenants.school_calendar.policy import access_calendar_day, access_term, may_keep_day
 
+MAX_RUN_DAYS = 31  # days one entry may cover at once (国庆节: 7)
 SEARCH_LIMIT = 800  # days: further than any deadline of the procedure (a year and a winter)
 NAME_LENGTH = 40
 # What a day is, as the calendar page marks it (`Calendar.kind_of`).
@@ -58,10 +59,6 @@ class Calendar:
             else:
                 calendar.schools.setdefault(school_id, {})[day] = school_day
         return calendar
-
-    def in_term(self, day: date) -> bool:
-        """Inside a known term, or outside the known terms altogether (not entered yet)."""
-        return self._in_term(day)
 
     def _in_term(self, day: date) -> bool:
         if not self.terms:
@@ -120,10 +117,6 @@ class Calendar:
         if day in self.township:
             return "makeup" if self.township[day] else "holiday"
         return "school" if day.weekday() < 5 else "weekend"
-
-    def name_of(self, school_id: int | None, day: date) -> str:
-        """Why a day is or is not a school day, in Chinese (the calendar page)."""
-        return KIND_LABELS[self.kind_of(school_id, day)]
 
 
 # --- the township's calendar ------------------------------------------------------------------
@@ -214,6 +207,28 @@ def do_add_day(session: Session, actor: Any, *, day: Any, school_day: Any, name:
     audit.record(session, Event.DAY_ADDED, entity=row, changes={
         "day": when, "school_id": school_id, "school_day": row.school_day, "name": title})
     return row
+
+
+def do_add_days(session: Session, actor: Any, *, day: Any, until: Any, school_day: Any, name: str,
+                school_id: int | None = None) -> list[CalendarDay]:
+    """`do_add_day` for each day from `day` to `until` (a holiday of several days: 国庆节 1—7日),
+    all or none: a day already taken undoes the days before it too. Blank `until`: one day."""
+    errors: dict[str, str] = {}
+    first = field_date(day, errors, "day", label="日期")
+    last = field_date(until, errors, "until", label="截止日期")
+    days: list[Any] = [day]
+    if first is not None and last is not None:
+        if not 0 <= (last - first).days < MAX_RUN_DAYS:
+            errors["until"] = f"截止日期应在开始日期当天或之后，且连续不超过 {MAX_RUN_DAYS} 天。"
+        days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    if "until" in errors:
+        raise InvalidInput({"until": errors["until"]})  # a bad first day: do_add_day names it
+    try:
+        with session.begin_nested():
+            return [do_add_day(session, actor, day=d, school_day=school_day, name=name, school_id=school_id)
+                    for d in days]
+    except Conflict as taken:
+        raise InvalidInput({"day": str(taken.detail)}) from None
 
 
 def do_remove_day(session: Session, actor: Any, day_id: int) -> None:

@@ -214,8 +214,8 @@ def test_bad_input_is_refused_by_field_in_chinese_and_never_a_500(signed_in: Any
         (register.api, {"absence_kind": "sick", "note": "发烧\x07"}, "absences", "控制字符"),
         (f"/api{page_of(future)}", {"absence_kind": "sick"}, "day", "不能提前填报"),
         (f"/api{page_of(rest)}", {"absence_kind": "sick"}, "day", "不是本校的教学日"),
-        (f"/api/attendance/classes/{cid}/2026-02-30", {"absence_kind": "sick"}, "day", "日期格式应为"),
-        (f"/api/attendance/classes/{cid}/today", {"absence_kind": "sick"}, "day", "日期格式应为"),
+        (f"/api/attendance/classes/{cid}/2026-02-30", {"absence_kind": "sick"}, "day", "日期的格式应为"),
+        (f"/api/attendance/classes/{cid}/today", {"absence_kind": "sick"}, "day", "日期的格式应为"),
     ]
     for path, absence, field, message in refused_api:
         r = api.put(path, json={"absences": [{"student_id": child, **absence}]})
@@ -227,7 +227,7 @@ def test_bad_input_is_refused_by_field_in_chinese_and_never_a_500(signed_in: Any
     assert r.status_code == 400 and "absences" in _errors(r), r.text
     for path in (f"/attendance/classes/{cid}/2026-02-30", f"/api/attendance/classes/{cid}/2026-13-01"):
         r = page.get(path) if not path.startswith("/api/") else api.get(path)
-        assert r.status_code == 400 and "日期格式应为" in r.text, (path, r.status_code)
+        assert r.status_code == 400 and "日期的格式应为" in r.text, (path, r.status_code)
     # A future day and a day without school read fine; they say why they cannot be saved.
     html = page.get(page_of(future)).text
     assert "不能提前填报以后的到校情况" in html and "提交到校日报告" not in html

@@ -16,7 +16,7 @@ from baoxue.platform.errors import Conflict, Forbidden
 from baoxue.tenants.school_calendar import service
 from baoxue.tenants.school_calendar.demo import REAL_2026, approximate, year_plan
 from baoxue.tenants.school_calendar.models import CalendarDay, SchoolTerm
-from baoxue.tenants.school_calendar.service import Calendar
+from baoxue.tenants.school_calendar.service import KIND_LABELS, Calendar
 from tests.tenants.world import TownshipWorld, refused
 
 AUTUMN = (date(2026, 9, 1), date(2027, 1, 22))
@@ -40,7 +40,7 @@ def test_a_weekday_in_a_term_is_a_school_day_and_a_weekend_is_not() -> None:
     assert c.is_school_day(SCHOOL, date(2026, 11, 27))  # a Friday
     assert not c.is_school_day(None, date(2026, 11, 28))  # Saturday
     assert not c.is_school_day(SCHOOL, date(2026, 11, 29))  # Sunday
-    assert c.kind_of(None, date(2026, 11, 28)) == "weekend" and c.name_of(None, date(2026, 11, 27)) == "上课"
+    assert c.kind_of(None, date(2026, 11, 28)) == "weekend" and KIND_LABELS[c.kind_of(None, date(2026, 11, 27))] == "上课"
 
 
 def test_holidays_are_not_school_days_and_a_make_up_sunday_is() -> None:
@@ -49,7 +49,7 @@ def test_holidays_are_not_school_days_and_a_make_up_sunday_is() -> None:
         assert not c.is_school_day(None, day) and c.kind_of(None, day) == "holiday"
     assert date(2026, 9, 20).weekday() == 6 and c.is_school_day(None, date(2026, 9, 20))  # 国庆调休, a Sunday
     assert date(2026, 10, 10).weekday() == 5 and c.is_school_day(OTHER_SCHOOL, date(2026, 10, 10))
-    assert c.kind_of(None, date(2026, 9, 20)) == "makeup" and c.name_of(None, date(2026, 9, 20)) == "调休上课"
+    assert c.kind_of(None, date(2026, 9, 20)) == "makeup" and KIND_LABELS[c.kind_of(None, date(2026, 9, 20))] == "调休上课"
     # The National Day week: Thursday 1 to Wednesday 7 October off, the Saturday after worked.
     assert c.between(None, date(2026, 9, 28), date(2026, 10, 11)) == [
         date(2026, 9, 28), date(2026, 9, 29), date(2026, 9, 30), date(2026, 10, 8), date(2026, 10, 9),
