@@ -89,6 +89,13 @@ class Permission(StrEnum):
     ATTENDANCE_READ = "attendance:attendance:read"
     ATTENDANCE_WRITE = "attendance:attendance:write"  # the daily arrival report, leave, the steps' records
     RULES_WRITE = "attendance:rules:write"  # the township's escalation thresholds and attendance settings
+    CENSUS_READ = "census:census:read"  # the census of school-age children and the reconciliation's findings
+    CENSUS_WRITE = "census:census:write"  # a village enters or imports its census
+    CENSUS_IMPORT = "census:register:import"  # the household register (police), the poverty list (finance)
+    CENSUS_RECONCILE = "census:census:reconcile"  # run 四查三比对 and act on what it finds
+    LEDGER_READ = "census:ledger:read"  # the three ledgers (三本台账) and their Excel
+    REPORT_SUBMIT = "figures:report:submit"  # a school's monthly report (月报)
+    FIGURES_SETTINGS = "figures:settings:write"  # targets, whether 休学 counts, the report's cut-off day
 
 
 _EVERYONE = {Permission.STRUCTURE_READ, Permission.CALENDAR_READ}
@@ -104,30 +111,41 @@ _STATUS_WORK = {Permission.STATUS_READ, Permission.STATUS_WRITE}
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.COUNTY_VIEWER: frozenset(_EVERYONE | {Permission.FIGURES_READ}),
     Role.LEADER: frozenset(_TOWNSHIP_READ | {Permission.AUDIT_READ, Permission.STUDENT_READ_PERSONAL,
-                                             Permission.CASE_READ, Permission.ATTENDANCE_READ}),
+                                             Permission.CASE_READ, Permission.ATTENDANCE_READ,
+                                             Permission.CENSUS_READ, Permission.LEDGER_READ}),
     # The office takes the central school's steps where a township has no central school.
     Role.OFFICE_STAFF: frozenset(
         _TOWNSHIP_READ | _CASE_WORK | {Permission.AUDIT_READ, Permission.STUDENT_READ_PERSONAL,
                                        Permission.FIGURES_REBUILD, Permission.STATUS_WRITE, Permission.NOTICE_ISSUE,
-                                       Permission.CALENDAR_WRITE, Permission.RULES_WRITE, Permission.ATTENDANCE_READ}
+                                       Permission.CALENDAR_WRITE, Permission.RULES_WRITE, Permission.ATTENDANCE_READ,
+                                       Permission.CENSUS_READ, Permission.CENSUS_WRITE, Permission.CENSUS_IMPORT,
+                                       Permission.CENSUS_RECONCILE, Permission.LEDGER_READ,
+                                       Permission.FIGURES_SETTINGS}
     ),
-    Role.DEPARTMENT_STAFF: frozenset(_EVERYONE),
+    # Which list a department imports follows its duty (census/service.py): police the
+    # household register, finance and social affairs the poverty list.
+    Role.DEPARTMENT_STAFF: frozenset(_EVERYONE | {Permission.CENSUS_IMPORT}),
     # Figures are narrowed like the students behind them: a village reads its residents' counts.
     Role.VILLAGE_CADRE: frozenset(_EVERYONE | _CASE_WORK | {Permission.STUDENT_READ, Permission.STUDENT_READ_PERSONAL,
-                                                            Permission.FIGURES_READ}),
+                                                            Permission.FIGURES_READ, Permission.CENSUS_READ,
+                                                            Permission.CENSUS_WRITE, Permission.CENSUS_IMPORT,
+                                                            Permission.LEDGER_READ}),
     Role.PRINCIPAL: frozenset(
         _EVERYONE | _STATUS_WORK | _CASE_WORK | _ATTENDANCE_WORK | {
             Permission.STUDENT_READ, Permission.STUDENT_READ_PERSONAL, Permission.FIGURES_READ, Permission.PEOPLE_READ,
-            Permission.ROSTER_IMPORT, Permission.NOTICE_ISSUE, Permission.CALENDAR_WRITE}
+            Permission.ROSTER_IMPORT, Permission.NOTICE_ISSUE, Permission.CALENDAR_WRITE, Permission.LEDGER_READ,
+            Permission.REPORT_SUBMIT}
     ),
     Role.ACADEMIC_OFFICE: frozenset(
         _EVERYONE | _STATUS_WORK | _CASE_WORK | _ATTENDANCE_WORK | {
             Permission.STUDENT_READ, Permission.STUDENT_READ_PERSONAL, Permission.FIGURES_READ,
-            Permission.ROSTER_IMPORT, Permission.NOTICE_ISSUE, Permission.CALENDAR_WRITE}
+            Permission.ROSTER_IMPORT, Permission.NOTICE_ISSUE, Permission.CALENDAR_WRITE, Permission.LEDGER_READ,
+            Permission.REPORT_SUBMIT}
     ),
     Role.CLASS_TEACHER: frozenset(
         _EVERYONE | _STATUS_WORK | _CASE_WORK | _ATTENDANCE_WORK | {Permission.STUDENT_READ,
-                                                                    Permission.STUDENT_READ_PERSONAL}
+                                                                    Permission.STUDENT_READ_PERSONAL,
+                                                                    Permission.LEDGER_READ}
     ),
     # A subject teacher tells the class teacher of an absence and joins visits: reads and records.
     Role.SUBJECT_TEACHER: frozenset(_EVERYONE | _CASE_WORK | {Permission.STUDENT_READ}),

@@ -69,6 +69,7 @@ class Case(TownshipOwned, Base):
     closing_document_key: Mapped[str] = mapped_column(String(120), default="")
     return_date: Mapped[date | None] = mapped_column(Date, default=None)
     return_class_id: Mapped[int | None] = mapped_column(default=None)
+    priority_household: Mapped[str] = mapped_column(String(20), default="")  # 脱贫户 / 低保户: aid first (census)
     watch_until: Mapped[date | None] = mapped_column(Date, default=None)  # 辍返生: follow-up visits until
 
 

@@ -721,6 +721,7 @@ def _create_case(session: Session, actor: Any, student: Student, *, opened_via: 
     audit.record(session, Event.OPENED, entity=case, changes={
         "student_id": student.id, "opened_via": opened_via, "first_absent_on": first_absent_on,
         "previous_case_id": case.previous_case_id})
+    notify("figures_moved", session, what="case_opened", record_id=case.id)  # a new suspected dropout
     return case
 
 
@@ -758,6 +759,18 @@ def open_from_attendance(session: Session, actor: Any, student_id: int, *, first
         session.flush()
         timeline.add_entry(session, case, EntryKind.STAGE, actor, summary="疑似辍学 → 已报告（旷课报告单已于立案前提交）",
                            details={"from": Stage.IDENTIFIED.value, "to": case.stage})
+    session.flush()
+    reconcile_case(session, case)
+    return case
+
+
+def open_from_census(session: Session, actor: Any, student_id: int, *, note: str) -> Case:
+    """四查三比对 found a child of the township's lists on no roll: the case (疑似辍学) opens for
+    the village and the school, as a consequence the census's reconciliation has authorized."""
+    student = session.scalar(select(Student).where(Student.id == student_id))
+    if student is None:
+        raise not_found()
+    case = _create_case(session, actor, student, opened_via="census", first_absent_on=None, note=note)
     session.flush()
     reconcile_case(session, case)
     return case
@@ -861,6 +874,8 @@ def do_move_stage(session: Session, actor: Any, case_id: int, stage: str, *, rep
                        details={"from": current.value, "to": case.stage})
     audit.record(session, Event.STAGE_MOVED, entity=case, changes={
         **audit.diff(before, {"stage": case.stage}), "report": report_kind.value if report_kind else ""})
+    if report_kind == EntryKind.DROPOUT_REPORT:
+        notify("figures_moved", session, what="dropout_report", record_id=case.id)  # a dropout counts from today
     reconcile_case(session, case)
     return case
 
@@ -908,6 +923,8 @@ def do_record_entry(session: Session, actor: Any, case_id: int, kind: str, summa
                                details=details, corrects=corrects)
     audit.record(session, Event.ENTRY_RECORDED, entity=case, changes={
         "entry_id": entry.id, "entry_kind": entry.kind, "corrects_entry_id": entry.corrects_entry_id})
+    if parsed == EntryKind.DROPOUT_REPORT:
+        notify("figures_moved", session, what="dropout_report", record_id=f"{case.id}:{entry.id}")
     reconcile_case(session, case)
     return entry
 
@@ -1111,6 +1128,7 @@ def do_close_case(session: Session, actor: Any, case_id: int, closing: str, *, r
     audit.record(session, Event.CLOSED, entity=case, changes={
         "closing": parsed.value, "return_date": case.return_date, "return_class_id": case.return_class_id,
         "watch_until": case.watch_until, "document": doc_name, **effect})
+    notify("figures_moved", session, what="case_closed", record_id=case.id)  # a return counts again
     reconcile_case(session, case)
     return case
 

@@ -32,7 +32,7 @@ Decisions the national file leaves open:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from io import BytesIO
@@ -47,6 +47,7 @@ from sqlalchemy.orm import Session
 
 from baoxue.platform import audit, imports
 from baoxue.platform.clock import clock, school_year, utcnow
+from baoxue.platform.concepts import notify
 from baoxue.platform.db import tenant_of
 from baoxue.platform.errors import InvalidInput
 from baoxue.platform.imports import FIRST_SHEET, Column, Limits, Sheet, Upload
@@ -395,6 +396,7 @@ def do_import_roster(session: Session, school_id: int, data: bytes) -> RosterRep
     report = _report(school, len(rows), plan, holdings, classes_created, batch)
     audit.record(session, Event.IMPORTED, entity_type="roster", entity_id=school.id, changes={
         **report.counts(), "arrived_ids": [a.student_id for a in report.arrived]})
+    notify("figures_moved", session, what="roster", record_id=f"{school.id}:{now:%Y%m%dT%H%M%S}")
     session.flush()
     return report
 
@@ -704,13 +706,16 @@ class RosterProblem:
     reason: str
 
 
-def described_problems(rejected: imports.ImportRejected) -> list[RosterProblem]:
-    """The refused file's problems, each with its column's national header ("" for a whole row)."""
+def described_problems(rejected: imports.ImportRejected,
+                       header_of: Mapping[str, str] | None = None) -> list[RosterProblem]:
+    """The refused file's problems, each with its column's header ("" for a whole row): the
+    national roster's, or `header_of` (column key -> header) for another list read the same way."""
     headers: dict[str, str] = {}
     upload = rejected.upload
     if upload is not None:
         for row in upload.rows.get(FIRST_SHEET, [])[:1]:
-            headers = {cell.letter: BY_KEY[key].header for key, cell in row.cells.items()}
+            headers = {cell.letter: header_of[key] if header_of is not None else BY_KEY[key].header
+                       for key, cell in row.cells.items()}
     return [RosterProblem(p.row, p.column, headers.get(p.column, ""), p.message) for p in rejected.problems]
 
 

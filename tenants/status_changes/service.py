@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 from baoxue.platform import audit
 from baoxue.platform.access import access
 from baoxue.platform.clock import china_day, clock
+from baoxue.platform.concepts import notify
 from baoxue.platform.db import township_id_of
 from baoxue.platform.errors import Conflict, Forbidden, InvalidInput, not_found
 from baoxue.platform.files import document_media_type, document_problem, storage
@@ -684,6 +685,7 @@ def do_decide_step(session: Session, actor: Any, change_id: int, step: str, appr
     if change.state == State.COMPLETED:
         audit.record(session, Event.COMPLETED, entity=change, changes={
             "kind": change.kind, "student_id": change.student_id, **effect})
+        notify("figures_moved", session, what="status_change", record_id=change.id)  # the roll changed
     reconcile_change(session, change)
     return change
 
@@ -816,6 +818,7 @@ def do_graduate_grade(session: Session, actor: Any, school_id: int, grade: Any) 
     session.flush()
     audit.record(session, Event.GRADUATED, entity=school, changes={
         "grade": last, "rows": len(children), "held": len(held)})
+    notify("figures_moved", session, what="graduation", record_id=changes[0].id)
     return GraduationResult(school.id, last, len(children), held)
 
 

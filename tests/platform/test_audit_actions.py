@@ -99,6 +99,8 @@ def _recipes() -> dict[str, tuple[Callable[[World], Any], str]]:
     from tests.tenants.cases.notice_helpers import audit_recipes as notice_recipes
     from tests.tenants.cases.helpers import audit_recipes as case_recipes
     from tests.tenants.attendance.audit_helpers import audit_recipes as attendance_recipes
+    from tests.tenants.figures.audit_helpers import audit_recipes as figure_recipes
+    from tests.tenants.census.helpers import audit_recipes as census_recipes
 
     def u() -> str:
         return secrets.token_hex(3)
@@ -212,6 +214,8 @@ def _recipes() -> dict[str, tuple[Callable[[World], Any], str]]:
         **notice_recipes(),
         **case_recipes(),
         **attendance_recipes(),
+        **figure_recipes(),
+        **census_recipes(),
     }
 
 

@@ -29,6 +29,7 @@ from baoxue.platform.db import cross_township_session
 from baoxue.platform.permissions import Role
 from baoxue.tenants.attendance.models import AbsenceSpell, Leave
 from baoxue.tenants.cases.models import Case, HomeVisit, Notice, Photo
+from baoxue.tenants.census.models import CensusChild
 from baoxue.tenants.school_calendar.models import CalendarDay, SchoolTerm
 from baoxue.tenants.status_changes.models import StatusChange
 from baoxue.tenants.students.models import Student
@@ -36,7 +37,7 @@ from baoxue.tenants.tenancy.demo import DEMO_PASSWORD, DEMO_USERS
 from baoxue.tenants.tenancy.models import Department, Membership, School, SchoolClass, Township, User, Village
 
 UNIT_OWNED = {"class", "student", "membership", "user", "change", "case", "visit", "photo", "notice",
-              "spell", "leave"}  # what a sibling unit owns
+              "spell", "leave", "child"}  # what a sibling unit owns
 REFUSED = {403, 404}
 # A `{day:str}` in a path is a date (a class's day of attendance), not an id: a real one is sent.
 DATE_PARAM = re.compile(r"{day:str}")
@@ -140,6 +141,8 @@ def _ids(settings: Any, township_id: int, *, exclude_unit: tuple[str, int] | Non
         day_q = select(CalendarDay.id).where(CalendarDay.township_id == township_id)
         spell_q = select(AbsenceSpell.id).where(AbsenceSpell.township_id == township_id)
         leave_q = select(Leave.id).where(Leave.township_id == township_id)
+        child_q = select(CensusChild.id).where(CensusChild.township_id == township_id, CensusChild.source == "census")
+        village_q = select(Village.id).where(Village.township_id == township_id)
         if exclude_unit:
             kind, unit = exclude_unit
             if kind == "school":
@@ -160,6 +163,8 @@ def _ids(settings: Any, township_id: int, *, exclude_unit: tuple[str, int] | Non
                 spell_q = spell_q.where(AbsenceSpell.school_id != unit)  # a spell is its child's school's
                 leave_q = leave_q.where(Leave.school_id != unit)
             elif kind == "village":
+                child_q = child_q.where(CensusChild.village_id != unit)  # a village keeps its own census
+                village_q = village_q.where(Village.id != unit)  # a sibling village is another village
                 student_q = student_q.where(Student.residence_village_id != unit)
                 case_q = case_q.where(or_(Case.village_id.is_(None), Case.village_id != unit))
                 visit_q = visit_q.where(HomeVisit.student_id.in_(select(Student.id).where(
@@ -171,7 +176,7 @@ def _ids(settings: Any, township_id: int, *, exclude_unit: tuple[str, int] | Non
         membership = first(membership_q)
         return {
             "school": school,
-            "village": first(select(Village.id).where(Village.township_id == township_id)),
+            "village": first(village_q),
             "department": first(select(Department.id).where(Department.township_id == township_id)),
             "class": first(select(SchoolClass.id).where(SchoolClass.school_id == school)),
             "student": first(student_q),
@@ -188,6 +193,7 @@ def _ids(settings: Any, township_id: int, *, exclude_unit: tuple[str, int] | Non
             "day": first(day_q),
             "spell": first(spell_q),
             "leave": first(leave_q),
+            "child": first(child_q),
         }
 
 
