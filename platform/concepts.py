@@ -7,7 +7,8 @@ creating its folder (see `tenants/README.md`); no file of the shell changes.
 
 A concept's parts live in modules of conventional names, imported when first needed so that
 importing a concept's `__init__` stays cheap and free of cycles:
-`models`, `policy`, `events`, `routes` (exports `routes`), `home` (exports `todos`), `hooks`
+`models`, `policy`, `events`, `routes` (exports `routes`), `home` (exports `todos`, may export
+`panel`), `hooks`
 (exports `on_<event>` listeners, see `notify`), `tasks` (exports `actors`,
 `schedules`), `demo` (exports `seed(session, township)`), `schemas` (may export `FIELDS` and
 `ENTITIES`: the Chinese names of its field codes and records, see `baoxue.platform.labels`).
@@ -35,6 +36,24 @@ class NavEntry:
     # Where the menu fetches a count to show beside the entry (an htmx fragment), "" for none:
     # loaded after the page, so no page waits for another concept's query.
     count_href: str = ""
+
+
+@dataclass(frozen=True)
+class Todo:
+    """One thing the person must do today, in their words, and where to do it: what a
+    concept's `home.todos(session, actor)` returns for the first screen."""
+
+    text: str
+    href: str = ""
+
+
+@dataclass(frozen=True)
+class Panel:
+    """A section a concept adds to the first screen under the reminders (`home.panel(session,
+    actor)`, or None): its template, included with `panel` in its context."""
+
+    template: str
+    data: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

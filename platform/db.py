@@ -94,6 +94,8 @@ class TenantContext:
     extra: dict[str, Any] = field(default_factory=dict)
     # Only while signing in: the one users row the database lets an anonymous login read.
     login_username: str = ""
+    # A county viewer's county: the published figures of its townships, nothing of any township.
+    county_id: int | None = None
 
     @property
     def township_id(self) -> int | None:
@@ -233,11 +235,12 @@ def _apply_settings(session: Session, connection: Any) -> None:
     context = tenant_of(session)
     connection.execute(
         text("select set_config('app.township_id', :township, true), set_config('app.user_id', :user, true),"
-             " set_config('app.login_username', :login, true)"),
+             " set_config('app.login_username', :login, true), set_config('app.county_id', :county, true)"),
         {
             "township": "" if context.township_id is None else str(context.township_id),
             "user": "" if context.user_id is None else str(context.user_id),
             "login": context.login_username,
+            "county": "" if context.county_id is None else str(context.county_id),
         },
     )
 

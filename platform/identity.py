@@ -61,6 +61,18 @@ class MembershipView:
 
 
 @dataclass(frozen=True)
+class CountyView:
+    """The county a county viewer works for (`county_memberships`)."""
+
+    id: int
+    name: str
+
+
+# What a county viewer may do: read what its townships publish; nothing inside any township.
+COUNTY_PERMISSIONS = frozenset({Permission.COUNTY_READ})
+
+
+@dataclass(frozen=True)
 class Actor:
     """The authenticated person in their current membership. Guards read it; they never query."""
 
@@ -72,6 +84,7 @@ class Actor:
     membership: MembershipView | None
     memberships: tuple[MembershipView, ...] = ()
     permissions: frozenset[Permission] = field(default_factory=frozenset)
+    county: CountyView | None = None
 
     @property
     def township_id(self) -> int | None:
@@ -106,7 +119,8 @@ class Actor:
         return f"{self.display_name}（{unit}{role}）"[:64]
 
     def context(self, **extra: object) -> TenantContext:
-        return TenantContext(scope=self.scope, user_id=self.user_id, extra={"actor": self, **extra})
+        return TenantContext(scope=self.scope, user_id=self.user_id, extra={"actor": self, **extra},
+                             county_id=self.county.id if self.county is not None else None)
 
 
 # --- passwords -----------------------------------------------------------------------------
@@ -293,6 +307,16 @@ def memberships_of_user(session: Session, user_id: int) -> list[MembershipView]:
     return views
 
 
+def county_of_user(session: Session, user_id: int) -> CountyView | None:
+    """The county a person views, if any (their own row: on PostgreSQL the policy says the same)."""
+    from baoxue.tenants.tenancy.models import County, CountyMembership
+
+    row = session.execute(select(County.id, County.name).join(CountyMembership, CountyMembership.county_id == County.id)
+                          .where(CountyMembership.user_id == user_id, CountyMembership.is_active.is_(True))
+                          .order_by(CountyMembership.id).limit(1)).first()
+    return CountyView(row.id, row.name) if row is not None else None
+
+
 def actor_from_secret(session: Session, settings: Settings, secret: str, *, kind: str) -> Actor | None:
     """The Actor behind a cookie or token, or None if it is unknown, revoked or expired."""
     from baoxue.tenants.tenancy.models import User
@@ -315,10 +339,12 @@ def actor_from_secret(session: Session, settings: Settings, secret: str, *, kind
     current = next((m for m in memberships if m.id == row.membership_id), None)
     if current is None and memberships:
         current = memberships[0]
+    county = county_of_user(session, user.id) if current is None else None
     return Actor(
         user_id=user.id, username=user.username, display_name=user.display_name, session_id=row.id,
         csrf_token=row.csrf_token, membership=current, memberships=tuple(memberships),
-        permissions=permissions_of(current.role) if current else frozenset(),
+        permissions=permissions_of(current.role) if current else COUNTY_PERMISSIONS if county else frozenset(),
+        county=county,
     )
 
 

@@ -157,6 +157,8 @@ _OUTGOING = "jobs_to_send_after_commit"
 
 @event.listens_for(Session, "after_commit")
 def _send_recorded_jobs(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint released: the jobs go when the transaction itself commits
     outgoing = session.info.pop(_OUTGOING, None)
     if not outgoing:
         return

@@ -96,6 +96,8 @@ class Permission(StrEnum):
     LEDGER_READ = "census:ledger:read"  # the three ledgers (三本台账) and their Excel
     REPORT_SUBMIT = "figures:report:submit"  # a school's monthly report (月报)
     FIGURES_SETTINGS = "figures:settings:write"  # targets, whether 休学 counts, the report's cut-off day
+    DASHBOARD_READ = "dashboard:dashboard:read"  # the township's dashboard (看板): every unit side by side
+    COUNTY_READ = "county:published:read"  # a county viewer: its townships' published figures, no child
 
 
 _EVERYONE = {Permission.STRUCTURE_READ, Permission.CALENDAR_READ}
@@ -112,7 +114,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.COUNTY_VIEWER: frozenset(_EVERYONE | {Permission.FIGURES_READ}),
     Role.LEADER: frozenset(_TOWNSHIP_READ | {Permission.AUDIT_READ, Permission.STUDENT_READ_PERSONAL,
                                              Permission.CASE_READ, Permission.ATTENDANCE_READ,
-                                             Permission.CENSUS_READ, Permission.LEDGER_READ}),
+                                             Permission.CENSUS_READ, Permission.LEDGER_READ,
+                                             Permission.DASHBOARD_READ}),
     # The office takes the central school's steps where a township has no central school.
     Role.OFFICE_STAFF: frozenset(
         _TOWNSHIP_READ | _CASE_WORK | {Permission.AUDIT_READ, Permission.STUDENT_READ_PERSONAL,
@@ -120,7 +123,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
                                        Permission.CALENDAR_WRITE, Permission.RULES_WRITE, Permission.ATTENDANCE_READ,
                                        Permission.CENSUS_READ, Permission.CENSUS_WRITE, Permission.CENSUS_IMPORT,
                                        Permission.CENSUS_RECONCILE, Permission.LEDGER_READ,
-                                       Permission.FIGURES_SETTINGS}
+                                       Permission.FIGURES_SETTINGS, Permission.DASHBOARD_READ}
     ),
     # Which list a department imports follows its duty (census/service.py): police the
     # household register, finance and social affairs the poverty list.

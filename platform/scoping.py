@@ -21,7 +21,8 @@ It fails closed: a query on township data with no scope raises `ScopeMissing`; a
 `own_rows(user_id)`, which reads only the rows a person may see about themselves in any
 township (their memberships, to choose one), through each policy's `own` criteria; and, inside
 an action that has already authorized its actor, `consequences(session)`, which writes what
-that decision entails in the whole township (see there).
+that decision entails in the whole township (see there), and `township_facts(session)`, which
+reads the township's facts for a count or an answer the caller narrows to the actor.
 """
 
 from __future__ import annotations
@@ -321,13 +322,29 @@ def consequences(session: Session) -> Iterator[None]:
     block runs widened, inside the township (the row-level wall is untouched), and the scope is
     restored even when it raises. Never wrap reads that decide *whether* the actor may act.
     """
+    with _whole_township(session, "consequences()"):
+        yield
+        session.flush()
+
+
+@contextmanager
+def township_facts(session: Session) -> Iterator[None]:
+    """Read facts of the whole township that the caller then reduces to what the actor may know:
+    a count narrowed to the reader's grains (the figures), or one answer about a row the actor
+    holds ("this child is already listed by 某村", never the other village's list). The block
+    must not hand rows it read to the actor; it writes nothing (it is not `consequences`)."""
+    with _whole_township(session, "township_facts()"):
+        yield
+
+
+@contextmanager
+def _whole_township(session: Session, name: str) -> Iterator[None]:
     context = tenant_of(session)
     if context.scope is None:
-        raise ScopeMissing("consequences() needs a scoped session")
+        raise ScopeMissing(f"{name} needs a scoped session")
     session.flush()
     set_tenant(session, dataclasses.replace(context, scope=Scope.township(context.scope.township_id)))
     try:
         yield
-        session.flush()
     finally:
         set_tenant(session, context)

@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from baoxue.platform.clock import clock
+from baoxue.platform.concepts import Todo
 from baoxue.platform.permissions import Permission, Role, UnitKind
 from baoxue.tenants.attendance.models import AttendanceReport
 from baoxue.tenants.school_calendar.service import Calendar
 from baoxue.tenants.tenancy.lookups import class_row, classes_of_school
-
-
-@dataclass(frozen=True)
-class Todo:
-    text: str
-    href: str = ""
 
 
 def todos(session: Session, actor: Any) -> list[Todo]:
@@ -43,8 +37,6 @@ def todos(session: Session, actor: Any) -> list[Todo]:
     if missing:
         return [Todo(f"今天还有 {missing} 个班级未提交到校日报告（共 {len(classes)} 个）。", "/attendance")]
     return []
-
-
 
 
 def _township(session: Session) -> list[Todo]:

@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from baoxue.platform.concepts import Todo
 from baoxue.platform.permissions import Permission, UnitKind
 from baoxue.tenants.census.models import CensusChild, CensusFinding, PovertyHousehold
 from baoxue.tenants.census.service import lists_for
 from baoxue.tenants.tenancy.models import Village
-
-
-@dataclass(frozen=True)
-class Todo:
-    text: str
-    href: str = ""
 
 
 def _finding_count(kind: str) -> Any:

@@ -35,11 +35,7 @@ class ListLayout:
 
 
 def _engine(c: RosterColumn) -> Column:
-    choices = c.codes.choices() if c.codes is not None else ()
-    if c.key == "kind":
-        choices = POVERTY_KINDS
-    return Column(c.header, c.key, width=c.width, required=c.required, choices=choices, strict=False,
-                  note=c.note, also=c.also)
+    return c.engine_column(POVERTY_KINDS if c.key == "kind" else None)
 
 
 _CHILD = (

@@ -24,7 +24,7 @@ READ = requires(Permission.LEDGER_READ)
 def _context(db: Session, filters: ledgers.LedgerFilters) -> dict[str, Any]:
     villages, schools = ledgers.choices(db)
     return {"filters": filters, "villages": villages, "schools": schools, "years": ledgers.years(),
-            "unit": ledgers.unit_name(db, filters), "LEDGERS": ledgers.LEDGERS}
+            "unit": ledgers.unit_name(db, filters), "LEDGERS": ledgers.LEDGERS, "rows_shown": ledgers.ROWS_SHOWN}
 
 
 @get("/ledgers", opt=READ, include_in_schema=False, sync_to_thread=True)

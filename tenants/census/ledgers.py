@@ -60,6 +60,9 @@ LEDGERS = {"children": "适龄儿童少年台账", "suspected": "疑似辍学台
 POVERTY_REASON = "poverty"  # flows.REASONS: 家庭经济困难
 OUT_FINDINGS = ("nowhere", "away")  # not in school: the village and the school persuade
 YEARS_BACK = 5  # how many earlier school years the selector offers
+# A page lists at most this many children of the 适龄儿童少年台账 (a township has thousands): the
+# counts above it are whole, a village's list is whole, and the Excel holds every row.
+ROWS_SHOWN = 300
 FOOTER = "审核人：＿＿＿＿＿＿　　填表人：＿＿＿＿＿＿　　联系电话：＿＿＿＿＿＿＿＿"
 _CLASSES = SchoolClass.__table__  # class names read by hand, narrowed to the township: a village sees no class
 
@@ -450,7 +453,7 @@ class CaseLedger:
                 f"仍有{self.open}名未销号。")
 
 
-def _dropout_reports() -> Any:
+def dropout_reports() -> Any:
     return (select(CaseEntry.case_id.label("case_id"), func.min(CaseEntry.occurred_at).label("reported_at"))
             .where(CaseEntry.kind == EntryKind.DROPOUT_REPORT.value).group_by(CaseEntry.case_id).subquery())
 
@@ -458,7 +461,7 @@ def _dropout_reports() -> Any:
 def case_ledger(session: Session, kind: str, filters: LedgerFilters) -> CaseLedger:
     """疑似辍学台账 or 辍学台账 of the school year: at most eight queries."""
     starts, ends = filters.bounds()
-    reports = _dropout_reports()
+    reports = dropout_reports()
     query = select(Case, reports.c.reported_at).outerjoin(reports, reports.c.case_id == Case.id).where(
         Case.closed_at.is_(None) | (Case.closed_at >= starts))
     if kind == "dropouts":

@@ -67,7 +67,7 @@ class CensusFindingPolicy(Policy, model=CensusFinding):
         return None if scope.whole_township else nothing()
 
 
-def access_census_village(session: Session, village_id: int, *, for_write: bool = False) -> Village:
+def access_census_village(session: Session, village_id: int) -> Village:
     """A village whose census the actor keeps: a village cadre their own, the township any."""
     scope = tenant_of(session).scope
     if scope is None or not (scope.whole_township or (scope.unit_kind == UnitKind.VILLAGE

@@ -8,6 +8,7 @@ the township's file storage under a key of its list's kind, as the roster import
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from litestar import Request, Response, delete, get, post
 from litestar.datastructures import UploadFile
@@ -116,7 +117,9 @@ def _import_answer(request: Request[Any, Any, Any], db: Session, kind: str, cont
     body = {"type": "https://baoxue.example/problems/422", "title": "提交的数据有误", "status": 422,
             "detail": refused["message"], "instance": request.url.path,
             "errors": [{"field": f"{p.column}{p.row}", "message": f"{p.field}：{p.reason}" if p.field else p.reason}
-                       for p in refused["problems"]], "error_workbook": refused["errors_key"]}
+                       for p in refused["problems"]],
+            "error_workbook": f"/api/census/errors?{urlencode({'list_kind': kind, 'key': refused['errors_key']})}"
+                              if refused["errors_key"] else ""}
     return Response(content=body, status_code=422, media_type="application/problem+json")
 
 
@@ -235,13 +238,22 @@ def template_page(db: Session, list_kind: str = "census") -> Response[bytes]:
     return xlsx_download(service.list_template(list_kind), f"保学-{LAYOUTS[list_kind].title}导入模板.xlsx")
 
 
-@get("/census/errors", opt=IMPORT, include_in_schema=False, sync_to_thread=True)
-def errors_page(request: Request[Any, Any, Any], db: Session, list_kind: str = "", key: str = "") -> Response[bytes]:
+def _marked_file(request: Request[Any, Any, Any], db: Session, list_kind: str, key: str) -> Response[bytes]:
     """The clerk's own file back with each problem marked (a key of this list's kind only)."""
     if list_kind not in service.lists_for(db) or not key or f"/{_errors_kind(list_kind)}/" not in key:
         raise not_found()
     data = storage(request.app.state.settings).read(actor_of(request).township_id or 0, key)
     return xlsx_download(data, f"{LAYOUTS[list_kind].title}-问题-请修改后重新上传.xlsx")
+
+
+@get("/census/errors", opt=IMPORT, include_in_schema=False, sync_to_thread=True)
+def errors_page(request: Request[Any, Any, Any], db: Session, list_kind: str = "", key: str = "") -> Response[bytes]:
+    return _marked_file(request, db, list_kind, key)
+
+
+@get("/api/census/errors", opt=IMPORT, summary="下载导入被拒文件的标注版（xlsx）", sync_to_thread=True)
+def errors_api(request: Request[Any, Any, Any], db: Session, list_kind: str = "", key: str = "") -> Response[bytes]:
+    return _marked_file(request, db, list_kind, key)
 
 
 @post("/census/reconcile", opt={**RECONCILE, "probe": {}}, include_in_schema=False, sync_to_thread=True)
@@ -252,7 +264,7 @@ def reconcile_page(db: Session) -> Redirect:
 
 routes = [
     villages_api, children_api, add_child_api, remove_child_api, import_census_api, import_register_api,
-    import_poverty_api, findings_api, reconcile_api,
+    import_poverty_api, findings_api, reconcile_api, errors_api,
     census_home, village_page, add_child_page, remove_child_page, import_census_page, lists_page,
     import_register_page, import_poverty_page, template_page, errors_page, reconcile_page,
 ]

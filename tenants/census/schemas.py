@@ -13,7 +13,7 @@ from baoxue.tenants.census.service import ImportReport, VillageLine
 from baoxue.tenants.tenancy.models import Village
 
 _COUNTS = {"listed": "适龄儿童（名单）", "here": "在本乡镇就读", "accounted": "已依法离校（毕业、转出等）",
-           "cases_opened": "新建控辍个案", **FINDINGS}
+           "cases_opened": "本次比对新建的控辍个案", **FINDINGS}
 FIELDS: dict[str, Field | str] = {
     "village_id": Field("村", entity="villages"),
     "child_id": Field("登记的儿童", entity="census_children"),

@@ -24,7 +24,7 @@ from baoxue.platform.db import tenant_of
 from baoxue.platform.errors import InvalidInput, not_found
 from baoxue.platform.imports import FIRST_SHEET, Limits, Row
 from baoxue.platform.permissions import DutyCode, UnitKind
-from baoxue.platform.scoping import consequences
+from baoxue.platform.scoping import township_facts
 from baoxue.platform.templating import mask_id_number
 from baoxue.platform.text import field_text
 from baoxue.tenants.census.events import Event
@@ -222,7 +222,7 @@ def do_import_list(session: Session, kind: str, data: bytes, *, village_id: int 
             upload.reader.add(p.row, key, f"身份证号与第 {seen[number]} 行重复。")
         seen.setdefault(number, p.row.number)
     model = PovertyHousehold if kind == "poverty" else CensusChild
-    existing = _existing(session, kind, list(seen))
+    existing = _existing(session, kind, village)
     if kind == "census" and village is not None:
         elsewhere = _listed_in_other_villages(session, village.id, list(seen))
         for p in parsed:
@@ -260,18 +260,23 @@ def do_import_list(session: Session, kind: str, data: bytes, *, village_id: int 
     return report
 
 
-def _existing(session: Session, kind: str, numbers: list[str]) -> dict[str, Any]:
+def _existing(session: Session, kind: str, village: Village | None) -> dict[str, Any]:
+    """The list as it stands, by its key: a village's census is that village's rows only (the
+    township office importing for one village must not find the others' children "missing")."""
     if kind == "poverty":
         return {row.guardian_id_number: row for row in session.scalars(select(PovertyHousehold))}
-    rows = session.scalars(select(CensusChild).where(CensusChild.source == kind))
-    return {row.id_number: row for row in rows}
+    query = select(CensusChild).where(CensusChild.source == kind)
+    if village is not None:
+        query = query.where(CensusChild.village_id == village.id)
+    return {row.id_number: row for row in session.scalars(query)}
 
 
 def _listed_in_other_villages(session: Session, village_id: int, numbers: list[str]) -> dict[str, str]:
-    """Which of these children another village of the township has listed (a row may be in one only)."""
+    """Which of these children another village of the township has listed (a row may be in one
+    only): the village learns only that one of its own rows is taken, and by which village."""
     if not numbers:
         return {}
-    with consequences(session):
+    with township_facts(session):
         rows = session.execute(select(CensusChild.id_number, Village.name)
                                .join(Village, Village.id == CensusChild.village_id)
                                .where(CensusChild.source == "census", CensusChild.village_id != village_id,

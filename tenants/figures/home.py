@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -10,15 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from baoxue.platform.clock import clock
+from baoxue.platform.concepts import Todo
 from baoxue.platform.permissions import Permission, UnitKind
 
 REMIND_DAYS = 5  # the reminder shows this many days before the cut-off day
-
-
-@dataclass(frozen=True)
-class Todo:
-    text: str
-    href: str = ""
 
 
 def todos(session: Session, actor: Any) -> list[Todo]:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from baoxue.platform.access import get_in_township
 from baoxue.platform.audit import AuditEvent
 from baoxue.platform.clock import CHINA, clock, utcnow
+from baoxue.platform.concepts import Todo
 from baoxue.platform.db import tenant_of
 from baoxue.platform.permissions import Permission, Role, permissions_of
 from baoxue.tenants.students.models import Student
@@ -46,14 +47,6 @@ def unit_overview(session: Session) -> dict[str, Any]:
         "villages": villages,
         "people": people,
     }
-
-
-@dataclass(frozen=True)
-class Todo:
-    """One thing the person should do today, in their words, and where to do it."""
-
-    text: str
-    href: str = ""
 
 
 def todos(session: Session, actor: Any, grants: list[Grant]) -> list[Todo]:

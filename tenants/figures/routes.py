@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from baoxue.platform.auth import SIGNED_IN, actor_of, requires
 from baoxue.platform.clock import china_day, clock
+from baoxue.platform.concepts import contributions
 from baoxue.platform.db import tenant_of
 from baoxue.platform.errors import InvalidInput, not_found
 from baoxue.platform.permissions import Permission, Role, UnitKind
@@ -48,12 +49,15 @@ class JobOut:
 
 
 @get("/", opt=SIGNED_IN, include_in_schema=False, sync_to_thread=True)
-def home(request: Request[Any, Any, Any], db: Session) -> Template:
+def home(request: Request[Any, Any, Any], db: Session) -> Template | Redirect:
     actor = actor_of(request)
-    context: dict[str, Any] = {"overview": None, "figures": None, "jobs": [], "todos": [], "grants": [],
+    context: dict[str, Any] = {"overview": None, "figures": None, "jobs": [], "todos": [], "grants": [], "panels": [],
                                "grade_names": GRADE_NAMES, "worklist": items_for(db, actor)}
+    if actor.membership is None and actor.county is not None:
+        return Redirect(path="/county", status_code=303)  # a county viewer's first screen
     if actor.membership is not None:
         context["overview"] = unit_overview(db)
+        context["panels"] = [p for panel_of in contributions("home", "panel") if (p := panel_of(db, actor))]
         if actor.role == Role.LEADER:
             context["grants"] = personal_data_grants(db)
         context["todos"] = todos(db, actor, context["grants"])

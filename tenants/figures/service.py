@@ -9,9 +9,8 @@ the same definition (`measures.members`).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -20,10 +19,11 @@ from sqlalchemy.orm import Session
 
 from baoxue.platform import audit
 from baoxue.platform.clock import CHINA, clock, utcnow
-from baoxue.platform.db import set_tenant, tenant_of
+from baoxue.platform.concepts import notify
+from baoxue.platform.db import tenant_of
 from baoxue.platform.errors import InvalidInput, not_found
 from baoxue.platform.jobs import JobRun, record_job, request_job
-from baoxue.platform.scoping import Scope
+from baoxue.platform.scoping import township_facts
 from baoxue.tenants.figures import measures
 from baoxue.tenants.figures.events import Event
 from baoxue.tenants.figures.models import MEASURES, EnrolmentCount, FigureSnapshot, FigureTarget, PeriodCount
@@ -103,7 +103,9 @@ def rebuild(session: Session, key: str, periods: list[Period]) -> dict[str, Any]
     enrolment = rebuild_enrolment_figures(session, key)
     snapshot = session.scalars(select(FigureSnapshot).where(FigureSnapshot.kind == ENROLMENT,
                                                            FigureSnapshot.job_key == key)).one()
-    return {**enrolment, **rebuild_period_figures(session, snapshot, periods)}
+    stored = rebuild_period_figures(session, snapshot, periods)
+    notify("figures_rebuilt", session)  # the county's copy (tenants/county/hooks.py)
+    return {**enrolment, **stored}
 
 
 # --- reading the figures ------------------------------------------------------------------------
@@ -314,23 +316,6 @@ class ChildRow:
     village: str
 
 
-@contextmanager
-def _township_facts(session: Session) -> Iterator[None]:
-    """Read the facts as the job reads them (the whole township), then narrow what is shown to
-    the grains the reader's counts cover (`measures.in_scope`, the counts' policy): a child who
-    has since moved to another school is still listed by the school they left. Reads only."""
-    context = tenant_of(session)
-    if context.scope is None:
-        yield
-        return
-    session.flush()
-    set_tenant(session, replace(context, scope=Scope.township(context.scope.township_id)))
-    try:
-        yield
-    finally:
-        set_tenant(session, context)
-
-
 def children(session: Session, period: Period, measure: str, *, school_id: int | None = None,
              class_id: int | None = None, grade: int | None = None, village_id: int | None = None,
              level: str = "") -> list[ChildRow]:
@@ -340,8 +325,8 @@ def children(session: Session, period: Period, measure: str, *, school_id: int |
         raise InvalidInput({"measure": "请选择要查看的统计项。"})
     scope = tenant_of(session).scope
     settings = settings_of(session)
-    with _township_facts(session):
-        facts = measures.load(session)
+    with township_facts(session):  # then narrowed to the reader's grains (`measures.in_scope`): a child
+        facts = measures.load(session)  # who moved on is still listed by the school they left
     wanted = {measure}
     if measure in ("start", "end"):
         wanted = {f"{measure}_enrolled"} | ({f"{measure}_suspended"} if settings.suspension_counts else set())

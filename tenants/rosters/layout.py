@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from baoxue.platform.imports import Column
 from baoxue.tenants.students.models import DISABILITIES, HUKOU_NATURES, ID_TYPES, LEFT_BEHIND
 from baoxue.tenants.tenancy.service import GRADE_NAMES
 
@@ -128,6 +129,15 @@ class RosterColumn:
     max_length: int = 0
     width: int = 12
     note: str = ""
+
+    def engine_column(self, choices: tuple[str, ...] | None = None) -> Column:
+        """The import engine's column: the template offers the code table's names as a drop-down
+        (unless `choices` says otherwise, or the table is too long for one); cells are read as
+        text, so that a long ID number keeps its digits."""
+        if choices is None:
+            choices = self.codes.choices() if self.codes is not None and self.codes is not ETHNICITY else ()
+        return Column(self.header, self.key, width=self.width, required=self.required, text=self.kind != "distance",
+                      choices=choices, strict=False, note=self.note, also=self.also)
 
 
 def _text(header: str, key: str, max_length: int, *, also: tuple[str, ...] = (), width: int = 14,

@@ -50,7 +50,7 @@ from baoxue.platform.clock import clock, school_year, utcnow
 from baoxue.platform.concepts import notify
 from baoxue.platform.db import tenant_of
 from baoxue.platform.errors import InvalidInput
-from baoxue.platform.imports import FIRST_SHEET, Column, Limits, Sheet, Upload
+from baoxue.platform.imports import FIRST_SHEET, Limits, Sheet, Upload
 from baoxue.platform.spreadsheets import FORMULA_STARTS, printable
 from baoxue.tenants.rosters import bulk, layout
 from baoxue.tenants.rosters.checks import ClassRef, Parsed, RowChecker, class_name_key, parse_class
@@ -72,17 +72,7 @@ UPLOAD_BYTES = LIMITS.upload_bytes
 HEADER_WITHIN = 20  # national exports put a title (and sometimes a date line) above the header
 
 
-def _engine_column(c: layout.RosterColumn) -> Column:
-    choices: tuple[str, ...] = ()
-    if c.codes is not None and c.codes is not layout.ETHNICITY:  # 58 names: too long for a drop-down
-        choices = c.codes.choices()
-    if c.key == "grade":
-        choices = tenancy.GRADE_NAMES[1:]
-    return Column(c.header, c.key, width=c.width, required=c.required, text=c.kind != "distance",
-                  choices=choices, strict=False, note=c.note, also=c.also)
-
-
-ENGINE_COLUMNS = tuple(_engine_column(c) for c in COLUMNS)
+ENGINE_COLUMNS = tuple(c.engine_column(tenancy.GRADE_NAMES[1:] if c.key == "grade" else None) for c in COLUMNS)
 SPEC = {FIRST_SHEET: Sheet(ENGINE_COLUMNS, header_within=HEADER_WITHIN)}
 
 # Statuses (JY/T 1001) under which a school still holds the child: another school's record in

@@ -11,6 +11,30 @@ from baoxue.platform.db import Base, TownshipOwned, township_fk
 from baoxue.platform.permissions import Role, UnitKind
 
 
+class County(Base):
+    """A county education bureau (县教育局): it groups townships and reads what they publish."""
+
+    __tablename__ = "counties"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CountyMembership(Base):
+    """A county viewer: a person of the county, who belongs to no township."""
+
+    __tablename__ = "county_memberships"
+    __table_args__ = (UniqueConstraint("county_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    county_id: Mapped[int] = mapped_column(ForeignKey("counties.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Township(Base):
     """The tenant. Its own row is visible to its people (and, on PostgreSQL, to nobody else)."""
 
@@ -18,7 +42,8 @@ class Township(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(80))
-    county: Mapped[str] = mapped_column(String(80), default="")
+    county: Mapped[str] = mapped_column(String(80), default="")  # its name, as documents print it
+    county_id: Mapped[int | None] = mapped_column(ForeignKey("counties.id"), default=None)
     code: Mapped[str] = mapped_column(String(20), unique=True)
     # Days a transfer to another school of the township may wait for the arrival to be confirmed
     # before the central school is told (an unfinished transfer is a possible dropout).

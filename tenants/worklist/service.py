@@ -173,7 +173,18 @@ def overdue_below(session: Session, actor: Any, *, limit: int = 50) -> list[Over
         query = query.where(WorkItem.owner_unit_kind == UnitKind.SCHOOL.value, WorkItem.owner_unit_id == m.unit_id)
     else:
         query = query.where(WorkItem.owner_unit_kind.in_((UnitKind.SCHOOL.value, UnitKind.VILLAGE.value)))
-    items = list(session.scalars(query.order_by(WorkItem.due_on, WorkItem.id).limit(limit)))
+    return _with_owners(session, list(session.scalars(query.order_by(WorkItem.due_on, WorkItem.id).limit(limit))))
+
+
+def overdue_of_unit(session: Session, unit_kind: UnitKind, unit_id: int, *, limit: int = 200) -> list[Overdue]:
+    """A school's or a village's overdue items, as the reader's scope lets them be read (the
+    dashboard's number, followed down to each item and its record)."""
+    query = select(WorkItem).where(WorkItem.closed_at.is_(None), WorkItem.due_on < clock.today(),
+                                   WorkItem.owner_unit_kind == unit_kind.value, WorkItem.owner_unit_id == unit_id)
+    return _with_owners(session, list(session.scalars(query.order_by(WorkItem.due_on, WorkItem.id).limit(limit))))
+
+
+def _with_owners(session: Session, items: list[WorkItem]) -> list[Overdue]:
     names = _owner_names(session, {i.owner_membership_id for i in items if i.owner_membership_id})
     return [Overdue(i, names.get(i.owner_membership_id or 0) or ROLE_LABELS.get(Role(i.owner_role), "")
                     if i.owner_role else names.get(i.owner_membership_id or 0, "")) for i in items]

@@ -12,6 +12,8 @@ in, 休学, 借读, a few deaths) and 1 % a case (half of them with a 流失报�
   against the bare `SELECT ... count(*) GROUP BY school, class, village` of the enrolled — the
   query the old enrolment snapshot was. The job reads four grouped queries' worth of rows and
   reconstructs each child's year in Python; the aim is within 40x of the bare count.
+* The nightly job (every month, term and running total of the school year so far), likewise.
+* The township dashboard under 20 concurrent clients (p50 and p95 against `GET /health`).
 """
 
 from __future__ import annotations
@@ -124,7 +126,17 @@ def _build(settings: Any, students: int) -> int:
     return township_id
 
 
-def test_the_figures_job_against_a_bare_grouped_count(demo: Any) -> None:
+@pytest.fixture(scope="module")
+def county(demo: Any) -> int:
+    """The county, built once for this module's benchmarks."""
+    started = time.perf_counter()
+    township_id = _build(demo, COUNTY)
+    print(f"\nthe county built in {time.perf_counter() - started:.1f} s")
+    return township_id
+
+
+def _job_against_the_bare_count(demo: Any, township_id: int, name: str, which: str) -> None:
+    """`rebuild` over the periods a job of this kind stores, in a savepoint rolled back each time."""
     from sqlalchemy import text
 
     from baoxue.platform.clock import CHINA, clock
@@ -133,25 +145,68 @@ def test_the_figures_job_against_a_bare_grouped_count(demo: Any) -> None:
     from baoxue.tenants.figures import periods
     from baoxue.tenants.figures.service import rebuild
 
-    started = time.perf_counter()
-    township_id = _build(demo, COUNTY)
-    print(f"\nthe county built in {time.perf_counter() - started:.1f} s")
     clock.freeze(datetime.combine(TODAY, clock_time(3), tzinfo=CHINA))
     session = new_session(township_context(township_id), demo)
     try:
-        chosen = periods.stored_by_change(session, TODAY)
+        chosen = (periods.stored_by_change if which == "change" else periods.stored_nightly)(session, TODAY)
         bare = median_seconds(lambda: session.execute(text(BARE)).all(), repeat=10)
         counter = iter(range(10**6))
 
         def job() -> None:
             savepoint = session.begin_nested()
-            rebuild(session, f"figures:bench:{next(counter)}", chosen)
+            rebuild(session, f"figures:bench:{which}:{next(counter)}", chosen)
             savepoint.rollback()
 
-        subject = median_seconds(job, repeat=3)
-        _record("figures_job_100k", "bare grouped count of the enrolled", bare,
-                f"the job after a change ({len(chosen)} periods)", subject)
+        subject = median_seconds(job, repeat=3 if which == "change" else 2)
+        label = "the job after a change" if which == "change" else "the nightly job"
+        _record(name, "bare grouped count of the enrolled", bare, f"{label} ({len(chosen)} periods)", subject)
     finally:
         session.rollback()
         session.close()
         clock.unfreeze()
+
+
+def test_the_figures_job_against_a_bare_grouped_count(demo: Any, county: int) -> None:
+    _job_against_the_bare_count(demo, county, "figures_job_100k", "change")
+
+
+def test_the_nightly_figures_job_against_a_bare_grouped_count(demo: Any, county: int) -> None:
+    _job_against_the_bare_count(demo, county, "figures_nightly_100k", "nightly")
+
+
+def _office_login(settings: Any, township_id: int) -> str:
+    from baoxue.platform.db import tenant_session
+    from baoxue.platform.identity import hash_password
+    from baoxue.platform.jobs import township_context
+    from baoxue.platform.permissions import Role
+    from baoxue.tenants.tenancy.models import Membership, User
+
+    username = f"bench_office_{secrets.token_hex(3)}"
+    with tenant_session(township_context(township_id), settings) as session:
+        user = User(username=username, display_name="基准办公室", password_hash=hash_password("baoxue2026"))
+        session.add(user)
+        session.flush()
+        session.add(Membership(township_id=township_id, user_id=user.id, role=Role.OFFICE_STAFF.value))
+    return username
+
+
+def test_twenty_clients_on_the_county_dashboard_against_health(demo: Any, county: int) -> None:
+    """`GET /dashboard` of the 100,000-student county under 20 concurrent clients of `baoxue
+    run`, p50 and p95 against `GET /health` under the same load (aim: p95 within 150 ms here)."""
+    from baoxue.platform.db import tenant_session
+    from baoxue.platform.jobs import township_context
+    from baoxue.tenants.figures import periods
+    from baoxue.tenants.figures.service import rebuild
+    from tests.bench.test_bench import CLIENTS, SERVER_PROCESSES, _load, _percentile, _server, _signed_in_cookies
+
+    with tenant_session(township_context(county), demo) as session:
+        rebuild(session, f"figures:bench:stored:{secrets.token_hex(3)}", periods.stored_nightly(session))
+    username = _office_login(demo, county)
+    with _server(SERVER_PROCESSES) as base:
+        cookies = _signed_in_cookies(base, username)
+        health = _load(base, "/health", {})
+        subject = _load(base, "/dashboard", cookies)
+        for p in (50, 95):
+            _record(f"load_{CLIENTS}_clients_county_dashboard_p{p}", f"GET /health p{p}", _percentile(health, p),
+                    f"GET /dashboard p{p} (100k students, {len(subject)} requests, {SERVER_PROCESSES} server "
+                    f"processes)", _percentile(subject, p))

@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import shot
 from tests.browser.test_pages import login
@@ -69,14 +70,15 @@ def test_the_live_search_filters_and_keeps_the_url(page: Any, live_server: str) 
     with page.expect_response(lambda r: "/students?" in r.url and "grade=7" in r.url) as answer:
         page.select_option("select[name=grade]", "7")
     assert answer.value.status == 200
-    page.wait_for_function(f"document.querySelector('.result-summary strong').innerText !== '{total}'")
+    # Locator assertions poll without eval, which the page's CSP (script-src 'self') forbids.
+    expect(page.locator(".result-summary strong")).not_to_have_text(total)
     assert "grade=7" in page.url  # a filtered list can be bookmarked and reloaded
     classes = set(page.locator("#student-rows td[data-label='班级']").all_inner_texts())
     assert classes and all(c.startswith("七年级") for c in classes)
     with page.expect_response(lambda r: "page=2" in r.url) as answer:
         page.click(".pager >> text=下一页")
     assert answer.value.status == 200
-    page.wait_for_function("document.querySelector('.pager').innerText.includes('第 2 /')")
+    expect(page.locator(".pager")).to_contain_text("第 2 /")
     shot(page, "students-live-search")
 
 

@@ -72,6 +72,29 @@ def test_a_job_asked_for_in_a_rolled_back_transaction_is_neither_recorded_nor_se
     assert t.DELIVERIES[dropped] == [] and t.DELIVERIES[kept] == ["done"]
 
 
+def test_a_savepoint_released_inside_the_request_sends_nothing_before_the_commit(
+        demo: Any, townships: dict[str, int], private_broker: Any, app_broker: Any, start_worker: Any) -> None:
+    """A send at a savepoint's release would update the job's row from another connection while
+    this transaction still holds it uncommitted: it waits, and the request with it."""
+    from baoxue.platform.jobs import _OUTGOING
+
+    app_broker(private_broker)
+    start_worker(private_broker)
+    township, key = townships["DEMO-LG"], unique_key()
+    session = new_session(township_context(township), demo)
+    try:
+        request_job(session, township, "held_rebuild", key)
+        with session.begin_nested():  # a later action's savepoint, released
+            pass
+        assert [sent[-1] for sent in session.info.get(_OUTGOING, [])] == [key]  # still to send
+        assert t.DELIVERIES[key] == []
+        session.commit()
+    finally:
+        session.close()
+    run = wait_for(lambda: finished(demo, township, key))
+    assert run.status == "done" and run.sent_at is not None and t.DELIVERIES[key] == ["done"]
+
+
 @pytest.mark.postgres_only
 def test_two_requests_of_one_key_at_once_both_succeed(demo: Any, townships: dict[str, int], private_broker: Any,
                                                        app_broker: Any, start_worker: Any) -> None:

@@ -128,6 +128,8 @@ def test_the_api_names_the_field_and_masks_the_number(demo: Any, persona: Any) -
                          files={"file": ("x.xlsx", workbook([(1, "吴十", "5227", "", "", "", "")]), "application/x")})
     assert problem.status_code == 422 and problem.headers["content-type"].startswith("application/problem+json")
     assert "身份证号" in problem.text and problem.json()["errors"][0]["field"] == "C2"
+    marked = cadre.get(problem.json()["error_workbook"])  # the marked file, by the API's own link
+    assert marked.status_code == 200 and load_workbook(io.BytesIO(marked.content)).worksheets
 
 
 def test_the_office_asks_for_the_comparison_and_the_leader_is_told_what_it_found(demo: Any, persona: Any,
@@ -139,3 +141,18 @@ def test_the_office_asks_for_the_comparison_and_the_leader_is_told_what_it_found
     assert "四查三比对发现" in home
     office = signed_in("bd_office").get("/census").text
     assert "未在任何学校就读" in office and "空挂学籍" in office and "重复学籍" in office
+
+
+def test_the_office_importing_for_one_village_finds_missing_only_that_villages_children(
+        demo: Any, db_session: Any, townships: dict[str, int]) -> None:
+    from baoxue.tenants.census import service
+
+    village_id, _ = _village_of(demo, "bd_village1")
+    other_id, _ = _village_of(demo, "bd_village2")
+    s = db_session(townships["DEMO-BD"])
+    service.do_add_child(s, other_id, {"name": "孙八", "id_number": child_id(21)})
+    service.do_add_child(s, village_id, {"name": "周九", "id_number": child_id(22)})
+    s.flush()
+    report = service.do_import_list(s, "census", workbook([(1, "吴十", child_id(23), "一组", "", "", "是")]),
+                                    village_id=village_id)
+    assert report.added == 1 and "周九" in report.missing and "孙八" not in report.missing
