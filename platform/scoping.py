@@ -267,7 +267,7 @@ def _refuse_bulk_insert(state: ORMExecuteState) -> None:
     for mapper in state.all_mappers:
         if issubclass(mapper.class_, TownshipOwned):
             raise ScopeViolation(f"bulk insert into {mapper.class_.__name__} bypasses the write check; "
-                                 "add objects to the session (or use the platform's COPY helper)")
+                                 "add objects to the session (or, for a job's many rows, platform.bulk.insert_rows)")
 
 
 # --- writes ----------------------------------------------------------------------------------------
@@ -295,6 +295,9 @@ def _check_inserts_and_updates(session: Session, _context: Any) -> None:
     _check_in_write_scope(session, written, "write")
 
 
+CHECK_CHUNK = 10_000  # ids per query of the write check (PostgreSQL takes at most 65,535 parameters)
+
+
 def _check_in_write_scope(session: Session, objects: Iterable[Any], verb: str) -> None:
     """Select the rows again under the write criteria: one query per model, none if nothing changed."""
     by_model: dict[type, set[int]] = defaultdict(set)
@@ -306,9 +309,13 @@ def _check_in_write_scope(session: Session, objects: Iterable[Any], verb: str) -
         raise ScopeMissing(f"{verb} of {next(iter(by_model)).__name__} with no scope set")
     with session.no_autoflush:
         for model, ids in by_model.items():
-            seen = set(session.scalars(for_write(select(model.id).where(model.id.in_(ids)))))  # type: ignore[attr-defined]
+            ordered = sorted(ids)
+            seen: set[int] = set()
+            for start in range(0, len(ordered), CHECK_CHUNK):  # a database takes so many parameters
+                chunk = ordered[start:start + CHECK_CHUNK]
+                seen.update(session.scalars(for_write(select(model.id).where(model.id.in_(chunk)))))  # type: ignore[attr-defined]
             if seen != ids:
-                raise ScopeViolation(f"{verb} of {model.__name__} {sorted(ids - seen)} outside the writer's scope")
+                raise ScopeViolation(f"{verb} of {model.__name__} {sorted(ids - seen)[:20]} outside the writer's scope")
 
 
 @contextmanager

@@ -38,11 +38,15 @@ def charts(board: Dashboard) -> dict[str, Any]:
     return {"stages": stages, "rates": rates}
 
 
+UNITS_SHOWN = 30  # the units needing attention first; a county's hundreds on asking
+
+
 @get("/dashboard", opt=READ, include_in_schema=False, sync_to_thread=True)
-def dashboard_page(db: Session) -> Template:
+def dashboard_page(db: Session, all_units: bool = False) -> Template:
     board = dashboard(db)
-    return Template("dashboard/index.html", context={"board": board, "charts": charts(board),
-                                                     "stages": OPEN_STAGES, "stage_label": stage_label})
+    return Template("dashboard/index.html", context={
+        "board": board, "charts": charts(board), "stages": OPEN_STAGES, "stage_label": stage_label,
+        "units": board.units if all_units else board.units[:UNITS_SHOWN]})
 
 
 @get("/dashboard/overdue", opt=READ, include_in_schema=False, sync_to_thread=True)

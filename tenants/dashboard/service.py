@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -24,9 +24,9 @@ from baoxue.tenants.cases.models import Case
 from baoxue.tenants.census.ledgers import dropout_reports
 from baoxue.tenants.census.models import CensusChild, CensusFinding
 from baoxue.tenants.figures import periods
-from baoxue.tenants.figures.models import MonthlyReport
+from baoxue.tenants.figures.models import EnrolmentCount, FigureSnapshot, MonthlyReport
 from baoxue.tenants.figures.reports import Submission, due_on
-from baoxue.tenants.figures.service import EnrolmentFigures, Figures, Line, figures_of, latest_enrolment
+from baoxue.tenants.figures.service import ENROLMENT, Figures, Line, counted, stored_rows, summary_of
 from baoxue.tenants.figures.settings import settings_of
 from baoxue.tenants.tenancy.models import School, Village
 from baoxue.tenants.worklist.models import WorkItem
@@ -78,10 +78,20 @@ class UnitRow:
         return score
 
 
+@dataclass(frozen=True)
+class Enrolment:
+    """The latest enrolment snapshot, summed by school and by village of residence."""
+
+    computed_at: datetime
+    total: int
+    by_school: dict[int, int]
+    by_village: dict[int | None, int]
+
+
 @dataclass
 class Dashboard:
     today: date
-    enrolment: EnrolmentFigures | None
+    enrolment: Enrolment | None
     year: Figures  # the school year so far (running totals to this month)
     month: periods.Period
     month_counts: Counter[str]  # this month's flows: new suspected, dropouts, returns
@@ -115,7 +125,7 @@ def dashboard(session: Session) -> Dashboard:
     today = clock.today()
     settings = settings_of(session)
     month = periods.current_month(today)
-    year = figures_of(session, periods.ytd_period(month))
+    year = summary_of(session, periods.ytd_period(month))
     reported = report_month(today, settings.report_cutoff_day)
     schools = list(session.scalars(select(School).order_by(School.id)))
     reports = {r.school_id: r for r in session.scalars(select(MonthlyReport).where(MonthlyReport.month == reported.key))}
@@ -125,7 +135,7 @@ def dashboard(session: Session) -> Dashboard:
     overdue = _overdue_by_unit(session, today)
     findings = _findings(session)
     board = Dashboard(
-        today=today, enrolment=latest_enrolment(session), year=year, month=month,
+        today=today, enrolment=_enrolment(session), year=year, month=month,
         month_counts=_month_counts(session, month), cases_by_stage=_by_stage(cases), ledgers=_by_ledger(cases),
         listed=_listed(session),
         findings=_by_kind(findings),
@@ -184,13 +194,28 @@ def _listed(session: Session) -> int:
 
 
 def _month_counts(session: Session, month: periods.Period) -> Counter[str]:
-    from baoxue.tenants.figures.service import stored_rows, counted
-
-    _at, rows = stored_rows(session, month.key)
+    _at, rows = stored_rows(session, month.key, by_school_and_grade=True)
     total: Counter[str] = Counter()
     for row in rows:
         total.update(counted(row))
     return total
+
+
+def _enrolment(session: Session) -> Enrolment | None:
+    """Three small queries: the latest snapshot, its counts by school and by village."""
+    snapshot = session.execute(select(FigureSnapshot.id, FigureSnapshot.computed_at)
+                               .where(FigureSnapshot.kind == ENROLMENT)
+                               .order_by(FigureSnapshot.id.desc()).limit(1)).first()
+    if snapshot is None:
+        return None
+    summed = func.sum(EnrolmentCount.count)
+    of_snapshot = EnrolmentCount.snapshot_id == snapshot.id
+    by_school = {i: int(n) for i, n in session.execute(  # PostgreSQL sums as numeric
+        select(EnrolmentCount.school_id, summed).where(of_snapshot).group_by(EnrolmentCount.school_id))}
+    by_village = {i: int(n) for i, n in session.execute(
+        select(EnrolmentCount.residence_village_id, summed).where(of_snapshot)
+        .group_by(EnrolmentCount.residence_village_id))}
+    return Enrolment(snapshot.computed_at, sum(by_school.values()), by_school, by_village)
 
 
 def _units(session: Session, board: Dashboard, schools: list[School], submissions: dict[int, Submission],
@@ -198,16 +223,16 @@ def _units(session: Session, board: Dashboard, schools: list[School], submission
            findings: dict[tuple[str, int | None], int]) -> list[UnitRow]:
     lines = {line.link.get("school_id"): line for line in board.year.schools}
     enrolled = board.enrolment.by_school if board.enrolment else {}
+    residents = board.enrolment.by_village if board.enrolment else {}
     rows: dict[tuple[str, int], UnitRow] = {}
     for school in schools:
-        rows["school", school.id] = UnitRow("school", school.id, school.name, enrolled=enrolled.get(school.name, 0),
+        rows["school", school.id] = UnitRow("school", school.id, school.name, enrolled=enrolled.get(school.id, 0),
                                            line=lines.get(school.id), report=submissions.get(school.id),
                                            overdue=overdue.get((UnitKind.SCHOOL.value, school.id), 0))
-    residents = board.enrolment.by_village if board.enrolment else {}
     listed = dict(session.execute(select(CensusChild.village_id, func.count(CensusChild.id))
                                   .where(CensusChild.source == "census").group_by(CensusChild.village_id)).all())
     for village_id, name in session.execute(select(Village.id, Village.name).order_by(Village.id)):
-        rows["village", village_id] = UnitRow("village", village_id, name, enrolled=residents.get(name, 0),
+        rows["village", village_id] = UnitRow("village", village_id, name, enrolled=residents.get(village_id, 0),
                                              listed=listed.get(village_id, 0),
                                              nowhere=findings.get(("nowhere", village_id), 0),
                                              overdue=overdue.get((UnitKind.VILLAGE.value, village_id), 0))

@@ -97,7 +97,7 @@ def live_table(session: Session, month: Period, school_id: int | None = None) ->
     lines = _empty_lines(settings)
     computed_at = None
     for period_key, rename in ((month.key, None), (periods.ytd_period(month).key, RUNNING)):
-        at, rows = stored_rows(session, period_key)
+        at, rows = stored_rows(session, period_key, by_school_and_grade=True)  # a report's rows are grades
         computed_at = computed_at or at
         for row in rows:
             if school_id is not None and row.school_id != school_id:
@@ -183,7 +183,7 @@ def _live_by_school(session: Session, month: Period, settings: FigureSettings) -
     kinds = dict(session.execute(select(School.id, School.kind)).all())
     tables: dict[int, ReportTable] = {}
     for period_key, rename in ((month.key, None), (periods.ytd_period(month).key, RUNNING)):
-        at, rows = stored_rows(session, period_key)
+        at, rows = stored_rows(session, period_key, by_school_and_grade=True)  # a report's rows are grades
         for row in rows:
             table = tables.setdefault(row.school_id, ReportTable(month, "", settings, _empty_lines(settings), at))
             values = counted(row)

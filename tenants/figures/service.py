@@ -8,16 +8,18 @@ the same definition (`measures.members`).
 
 from __future__ import annotations
 
-from collections import Counter
+import threading
+from collections import Counter, OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, null, select
 from sqlalchemy.orm import Session
 
 from baoxue.platform import audit
+from baoxue.platform.bulk import insert_rows
 from baoxue.platform.clock import CHINA, clock, utcnow
 from baoxue.platform.concepts import notify
 from baoxue.platform.db import tenant_of
@@ -62,10 +64,10 @@ def rebuild_enrolment_figures(session: Session, key: str) -> dict[str, Any]:
         .group_by(Student.school_id, Student.class_id, SchoolClass.grade, Student.residence_village_id,
                   Student.gender)
     ).all()
-    session.add_all(
-        EnrolmentCount(township_id=township_id, snapshot_id=snapshot.id, school_id=school_id, class_id=class_id,
-                       grade=grade or 0, residence_village_id=village_id, gender=gender, count=count)
-        for school_id, class_id, grade, village_id, gender, count in rows)
+    insert_rows(session, EnrolmentCount, [
+        {"township_id": township_id, "snapshot_id": snapshot.id, "school_id": school_id, "class_id": class_id,
+         "grade": grade or 0, "residence_village_id": village_id, "gender": gender, "count": count}
+        for school_id, class_id, grade, village_id, gender, count in rows])
     return {"total": sum(row[-1] for row in rows)}
 
 
@@ -82,11 +84,11 @@ def rebuild_period_figures(session: Session, snapshot: FigureSnapshot, periods: 
     today, stored = clock.today(), 0
     for period in periods:
         counts = measures.count(facts, period, today)
-        session.add_all(PeriodCount(township_id=snapshot.township_id, snapshot_id=snapshot.id, period=period.key,
-                                    school_id=grain.school_id, class_id=grain.class_id, grade=grain.grade,
-                                    residence_village_id=grain.village_id, **counted)
-                        for grain, counted in counts.items())
-        session.flush()
+        insert_rows(session, PeriodCount, [
+            {"township_id": snapshot.township_id, "snapshot_id": snapshot.id, "period": period.key,
+             "school_id": grain.school_id, "class_id": grain.class_id, "grade": grain.grade,
+             "residence_village_id": grain.village_id, **{m: counted[m] for m in MEASURES}}
+            for grain, counted in counts.items()])
         session.execute(delete(PeriodCount).where(PeriodCount.period == period.key,
                                                   PeriodCount.snapshot_id < snapshot.id)
                         .execution_options(synchronize_session=False))
@@ -215,20 +217,27 @@ class Figures:
                    for name in ("township", "schools", "grades", "classes", "villages")}}
 
 
-def stored_rows(session: Session, period_key: str) -> tuple[datetime | None, list[Any]]:
+def stored_rows(session: Session, period_key: str, *, by_school_and_grade: bool = False
+                ) -> tuple[datetime | None, list[Any]]:
     """The latest stored counts of a period in the reader's scope, summed per grain (three
-    queries: the latest snapshot holding the period, when it was computed, its rows)."""
+    queries: the latest snapshot holding the period, when it was computed, its rows). Summed by
+    school and grade only (no class, no village: a summary's few hundred rows, not a county's
+    tens of thousands) when `by_school_and_grade`."""
     latest = session.scalar(select(PeriodCount.snapshot_id).where(PeriodCount.period == period_key)
                             .order_by(PeriodCount.snapshot_id.desc()).limit(1))
     if latest is None:
         return None, []
     computed_at = session.scalar(select(FigureSnapshot.computed_at).where(FigureSnapshot.id == latest))
     columns = [func.sum(getattr(PeriodCount, m)).label(m) for m in MEASURES]
-    rows = session.execute(select(PeriodCount.school_id, PeriodCount.class_id, PeriodCount.grade,
-                                  PeriodCount.residence_village_id, *columns)
+    grain = [PeriodCount.school_id, PeriodCount.grade]
+    if by_school_and_grade:
+        shown = [*grain, null().label("class_id"), null().label("residence_village_id")]
+    else:
+        grain += [PeriodCount.class_id, PeriodCount.residence_village_id]
+        shown = grain
+    rows = session.execute(select(*shown, *columns)
                            .where(PeriodCount.snapshot_id == latest, PeriodCount.period == period_key)
-                           .group_by(PeriodCount.school_id, PeriodCount.class_id, PeriodCount.grade,
-                                     PeriodCount.residence_village_id)).all()
+                           .group_by(*grain)).all()
     return computed_at, rows
 
 
@@ -236,15 +245,18 @@ def counted(row: Any) -> dict[str, int]:
     return {m: int(getattr(row, m) or 0) for m in MEASURES}  # PostgreSQL sums as numeric
 
 
-def figures_of(session: Session, period: Period, *, school_id: int | None = None) -> Figures:
+def figures_of(session: Session, period: Period, *, school_id: int | None = None, summary: bool = False) -> Figures:
     """The period's figures at every level in the reader's scope (seven queries, whatever the
     township's size): the township with its primary and junior subtotals, each school, grade,
-    class (of `school_id` when given) and village of residence, each against its target."""
+    class (of `school_id` when given) and village of residence, each against its target. A
+    `summary` (the dashboard's) has the township, its schools and grades, no class or village."""
     settings = settings_of(session)
-    computed_at, rows = stored_rows(session, period.key)
+    computed_at, rows = stored_rows(session, period.key, by_school_and_grade=summary)
     schools = {s.id: s for s in session.scalars(select(School).order_by(School.id))}
-    classes = {c.id: c for c in session.scalars(select(SchoolClass).order_by(SchoolClass.grade, SchoolClass.name))}
-    villages = dict(session.execute(select(Village.id, Village.name).order_by(Village.id)).all())
+    classes: dict[int, SchoolClass] = {} if summary else {
+        c.id: c for c in session.scalars(select(SchoolClass).order_by(SchoolClass.grade, SchoolClass.name))}
+    villages: dict[int, str] = {} if summary else dict(
+        session.execute(select(Village.id, Village.name).order_by(Village.id)).all())
     s = settings
 
     def line(label: str, ceiling: int | None, floor: int | None, **link: Any) -> Line:
@@ -293,9 +305,40 @@ def figures_of(session: Session, period: Period, *, school_id: int | None = None
         period, computed_at, settings, [total, primary, junior],
         [by_school[i] for i in sorted(by_school, key=lambda i: school_order.get(i, 0))],
         [by_grade[g] for g in sorted(by_grade) if by_grade[g].counts],
-        [by_class[i] for i in sorted(by_class, key=lambda i: (by_class[i].link.get("school_id", 0),
-                                                              class_order.get(i or 0, 10**9)))],
-        [by_village[i] for i in sorted(by_village, key=lambda i: (i is None, i or 0))])
+        [] if summary else [by_class[i] for i in sorted(by_class, key=lambda i: (by_class[i].link.get("school_id", 0),
+                                                                                class_order.get(i or 0, 10**9)))],
+        [] if summary else [by_village[i] for i in sorted(by_village, key=lambda i: (i is None, i or 0))])
+
+
+# A summary's figures, kept per process while they are the latest: the counts under a snapshot
+# never change, so the township, the reader's scope, the snapshot, the settings and the schools
+# (names, kinds) name them. The dashboard reads the same summary on every view.
+_SUMMARIES: OrderedDict[tuple[Any, ...], Figures] = OrderedDict()
+_SUMMARIES_LOCK = threading.Lock()
+SUMMARIES_KEPT = 64
+
+
+def summary_of(session: Session, period: Period) -> Figures:
+    """`figures_of(period, summary=True)`, from the process's copy when nothing it counts has
+    moved (three small queries then)."""
+    settings = settings_of(session)
+    latest = session.execute(select(PeriodCount.snapshot_id, FigureSnapshot.computed_at)
+                             .join(FigureSnapshot, FigureSnapshot.id == PeriodCount.snapshot_id)
+                             .where(PeriodCount.period == period.key)
+                             .order_by(PeriodCount.snapshot_id.desc()).limit(1)).first()
+    schools = tuple(session.execute(select(School.id, School.name, School.kind).order_by(School.id)).all())
+    key = (tenant_of(session).scope, tuple(latest) if latest else None, period.key, settings.suspension_counts,
+           tuple(sorted(settings.targets.items())), hash(schools))
+    with _SUMMARIES_LOCK:
+        if (found := _SUMMARIES.get(key)) is not None:
+            _SUMMARIES.move_to_end(key)
+            return found
+    figures = figures_of(session, period, summary=True)
+    with _SUMMARIES_LOCK:
+        _SUMMARIES[key] = figures
+        while len(_SUMMARIES) > SUMMARIES_KEPT:
+            _SUMMARIES.popitem(last=False)
+    return figures
 
 
 # --- the children behind a number ----------------------------------------------------------------

@@ -132,8 +132,16 @@ def _load(base: str, path: str, cookies: dict[str, str]) -> list[float]:
 
     def client() -> None:
         with httpx.Client(base_url=base, cookies=cookies, timeout=30) as c:
-            c.get(path)  # connect and warm up before the clock starts
-            start.wait()
+            try:
+                c.get(path)  # connect and warm up before the clock starts
+            except httpx.HTTPError as failed:
+                failures.append(f"{path}: warm-up {failed!r}")
+                start.abort()  # the others must not wait for this one
+                return
+            try:
+                start.wait(timeout=120)
+            except threading.BrokenBarrierError:
+                return
             for _ in range(REQUESTS_PER_CLIENT):
                 if time.monotonic() > deadline:
                     return

@@ -3,8 +3,8 @@
 Ratios in the same run, as tests/bench/test_bench.py does; nothing is asserted about time.
 
 The county (built as tests/bench/test_attendance_bench.py builds its own: a throwaway township,
-COPY into temporary tables and one INSERT ... SELECT per table, in the runtime login's session)
-has had a school year so far: 2 % of the children a completed status change (transfers out and
+COPY into temporary tables and one INSERT ... SELECT per table, in the runtime login's session;
+a school's pupils live in the seven villages around it) has had a school year so far: 2 % of the children a completed status change (transfers out and
 in, 休学, 借读, a few deaths) and 1 % a case (half of them with a 流失报告, a third of those back).
 
 * The job after a change (`service.rebuild` over the periods under way: this month and the one
@@ -47,6 +47,15 @@ def _at(day: date) -> datetime:
     return datetime.combine(day, clock_time(9), tzinfo=CHINA)
 
 
+CATCHMENT = 3  # a school's pupils live in its own village and the villages this many either side
+
+
+def _catchment(rng: random.Random, villages: list[int], school_index: int) -> int:
+    """A pupil's village: one of the school's catchment villages, as children go to the nearest school."""
+    index = school_index + rng.randint(-CATCHMENT, CATCHMENT)
+    return villages[min(max(index, 0), len(villages) - 1)]
+
+
 def _build(settings: Any, students: int) -> int:
     from sqlalchemy import select
 
@@ -76,6 +85,7 @@ def _build(settings: Any, students: int) -> int:
                  [(s, township_id, f"基准学校{i + 1}", "nine_year", "", villages[i]) for i, s in enumerate(schools)])
         class_ids = _reserve(c, "school_classes", n_classes)
         school_of = {k: schools[i // CLASSES_PER_SCHOOL] for i, k in enumerate(class_ids)}
+        place = {school: i for i, school in enumerate(schools)}
         grade_of = {k: i % CLASSES_PER_SCHOOL % 9 + 1 for i, k in enumerate(class_ids)}
         _copy_in(c, "school_classes", ("id", "township_id", "school_id", "grade", "name", "entry_year"),
                  [(k, township_id, school_of[k], grade_of[k], f"{grade_of[k]}年级({i})班", 2027 - grade_of[k])
@@ -98,7 +108,8 @@ def _build(settings: Any, students: int) -> int:
                 opened = date(2026, 9, 1) + timedelta(days=rng.randint(0, 70))
                 returned = opened + timedelta(days=30) if rng.random() < 0.2 else None
                 cases.append((sid, n, k, opened, rng.random() < 0.5, returned))
-            rows.append((sid, township_id, school_of[k], k, villages[rng.randrange(len(villages))], f"学生{n:06d}",
+            rows.append((sid, township_id, school_of[k], k, _catchment(rng, villages, place[school_of[k]]),
+                         f"学生{n:06d}",
                          "男" if n % 2 else "女", date(2014, 1, 1), "1", f"52{n:016d}", f"F{n:018d}", status, 0, "",
                          "", False, now, now))
         _copy_in(c, "students", ("id", "township_id", "school_id", "class_id", "residence_village_id", "name",

@@ -1,4 +1,5 @@
-"""The monthly report's Excel and the township dashboard tell the same month (the worked example)."""
+"""The monthly report's Excel and the township dashboard tell the same month (the worked example);
+the summary the dashboard keeps per process follows every new snapshot and target."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from openpyxl import load_workbook
 
 from baoxue.platform.clock import CHINA, clock
 from baoxue.tenants.dashboard.service import dashboard
+from baoxue.tenants.figures.models import FigureTarget
 from baoxue.tenants.figures.reports import COLUMNS, do_export_report
+from baoxue.tenants.figures.service import rebuild, summary_of
 from tests.tenants.figures.conftest import OCTOBER
 from tests.tenants.figures.worked import Small
 
@@ -27,3 +30,16 @@ def test_the_months_excel_totals_are_the_dashboards(small: Small) -> None:
         board.month_counts["suspected"], board.month_counts["dropouts"], board.month_counts["returns"])
     assert (cell["suspected_total"], cell["dropouts_total"]) == (year["suspected"], year["dropouts"])
     assert cell["dropouts_total"] == 2 and board.ledgers["dropouts"] >= 1  # the worked example's two dropouts
+
+
+def test_the_kept_summary_follows_a_new_snapshot_and_new_targets(small: Small) -> None:
+    first = summary_of(small.session, OCTOBER)
+    assert summary_of(small.session, OCTOBER) is first  # nothing moved: the process's copy
+    rebuild(small.session, "figures:test:again", [OCTOBER])
+    second = summary_of(small.session, OCTOBER)
+    assert second is not first and second.total.as_dict() == first.total.as_dict()  # a new snapshot, same counts
+    small.session.add(FigureTarget(township_id=small.township_id, level="primary", metric="dropout_max",
+                                   hundredths=1))
+    small.session.flush()
+    third = summary_of(small.session, OCTOBER)
+    assert third is not second and third.township[1].ceiling == 1  # the township's new target, at once
