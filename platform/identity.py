@@ -10,6 +10,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -58,6 +59,16 @@ class MembershipView:
     def label(self) -> str:
         unit = f"{self.unit_name} · " if self.unit_name else ""
         return f"{self.township_name} · {unit}{self.role.label}"
+
+
+@dataclass(frozen=True)
+class JobActor:
+    """Whom a job acts as where a record names a person (a case's timeline): the person its work
+    rests on (who filed the day's report, ran the comparison, moved the case on)."""
+
+    user_id: int
+    signed_as: str
+    membership: Any = None
 
 
 @dataclass(frozen=True)

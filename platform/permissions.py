@@ -96,6 +96,9 @@ class Permission(StrEnum):
     LEDGER_READ = "census:ledger:read"  # the three ledgers (三本台账) and their Excel
     REPORT_SUBMIT = "figures:report:submit"  # a school's monthly report (月报)
     FIGURES_SETTINGS = "figures:settings:write"  # targets, whether 休学 counts, the report's cut-off day
+    REFERRAL_READ = "referrals:referral:read"  # tickets one's unit sent or received
+    REFERRAL_OPEN = "referrals:referral:open"  # refer to a department; close, reopen or withdraw one's ticket
+    REFERRAL_HANDLE = "referrals:referral:handle"  # a department accepts or returns, works and resolves
     DASHBOARD_READ = "dashboard:dashboard:read"  # the township's dashboard (看板): every unit side by side
     COUNTY_READ = "county:published:read"  # a county viewer: its townships' published figures, no child
 
@@ -106,7 +109,7 @@ _TOWNSHIP_READ = _EVERYONE | {Permission.STUDENT_READ, Permission.FIGURES_READ, 
 # Who keeps the daily arrival report: the class teacher, and the school's office for any class.
 _ATTENDANCE_WORK = {Permission.ATTENDANCE_READ, Permission.ATTENDANCE_WRITE}
 # Both lines work a case: the school's teachers and leaders, the village, the township office.
-_CASE_WORK = {Permission.CASE_READ, Permission.CASE_WRITE}
+_CASE_WORK = {Permission.CASE_READ, Permission.CASE_WRITE, Permission.REFERRAL_READ, Permission.REFERRAL_OPEN}
 # Who requests status changes and takes their steps (which step is whose: status_changes/flows.py).
 _STATUS_WORK = {Permission.STATUS_READ, Permission.STATUS_WRITE}
 
@@ -115,7 +118,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.LEADER: frozenset(_TOWNSHIP_READ | {Permission.AUDIT_READ, Permission.STUDENT_READ_PERSONAL,
                                              Permission.CASE_READ, Permission.ATTENDANCE_READ,
                                              Permission.CENSUS_READ, Permission.LEDGER_READ,
-                                             Permission.DASHBOARD_READ}),
+                                             Permission.DASHBOARD_READ, Permission.REFERRAL_READ}),
     # The office takes the central school's steps where a township has no central school.
     Role.OFFICE_STAFF: frozenset(
         _TOWNSHIP_READ | _CASE_WORK | {Permission.AUDIT_READ, Permission.STUDENT_READ_PERSONAL,
@@ -127,7 +130,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     ),
     # Which list a department imports follows its duty (census/service.py): police the
     # household register, finance and social affairs the poverty list.
-    Role.DEPARTMENT_STAFF: frozenset(_EVERYONE | {Permission.CENSUS_IMPORT}),
+    Role.DEPARTMENT_STAFF: frozenset(_EVERYONE | {Permission.CENSUS_IMPORT, Permission.REFERRAL_READ,
+                                                  Permission.REFERRAL_HANDLE}),
     # Figures are narrowed like the students behind them: a village reads its residents' counts.
     Role.VILLAGE_CADRE: frozenset(_EVERYONE | _CASE_WORK | {Permission.STUDENT_READ, Permission.STUDENT_READ_PERSONAL,
                                                             Permission.FIGURES_READ, Permission.CENSUS_READ,

@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 from baoxue.platform import audit
 from baoxue.platform.clock import china_day, clock, start_of
 from baoxue.platform.db import township_id_of
+from baoxue.platform.identity import JobActor
 from baoxue.platform.permissions import Role, UnitKind
 from baoxue.platform.scoping import consequences
 from baoxue.tenants.attendance.events import Event
@@ -56,13 +57,7 @@ Key = tuple[int, str]  # (student id, spell kind): one open spell each
 MARGIN = 5  # school days read beyond the longest rule (a school's own closed days)
 
 
-@dataclass(frozen=True)
-class SystemActor:
-    """Who the daily job acts as on a case's timeline: the teacher whose report it rests on."""
-
-    user_id: int
-    signed_as: str = "系统（依到校日报告）"
-    membership: Any = None
+SIGNED_AS = "系统（依到校日报告）"  # the daily job, on a case's timeline, for the teacher whose report it rests on
 
 
 @dataclass
@@ -304,7 +299,7 @@ def _tell_case(session: Session, spell: AbsenceSpell, on: date, child: Child | N
     if case is None or case.stage == Stage.CLOSED:
         return
     recorder = (child.recorded_by.get(spell.last_day) if child else None) or case.opened_by
-    timeline.add_entry(session, case, EntryKind.NOTE, SystemActor(recorder), summary=(
+    timeline.add_entry(session, case, EntryKind.NOTE, JobActor(recorder, SIGNED_AS), summary=(
         f"到校日报告：学生{on:%m月%d日}已到校（连续旷课{spell.days}个教学日后）。"
         "请核实，确已返校的按“返校复学”结案。"), details={"spell_id": spell.id, "present_on": on})
 
@@ -349,7 +344,7 @@ def _acting(session: Session, child: Child, spell: AbsenceSpell) -> Any:
     actor = tenant_of(session).extra.get("actor")
     if actor is not None and getattr(actor, "user_id", None):
         return actor
-    return SystemActor(child.recorded_by.get(spell.last_day) or next(iter(child.recorded_by.values())))
+    return JobActor(child.recorded_by.get(spell.last_day) or next(iter(child.recorded_by.values())), SIGNED_AS)
 
 
 def _filed_report(spell: AbsenceSpell) -> dict[str, Any] | None:

@@ -876,6 +876,8 @@ def do_move_stage(session: Session, actor: Any, case_id: int, stage: str, *, rep
         **audit.diff(before, {"stage": case.stage}), "report": report_kind.value if report_kind else ""})
     if report_kind == EntryKind.DROPOUT_REPORT:
         notify("figures_moved", session, what="dropout_report", record_id=case.id)  # a dropout counts from today
+    if case.stage == Stage.ENFORCING.value:
+        notify("case_enforcing", session, case_id=case.id)  # the justice office's ticket (referrals)
     reconcile_case(session, case)
     return case
 

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from baoxue.platform import audit
 from baoxue.platform.clock import clock, utcnow
 from baoxue.platform.db import tenant_of
+from baoxue.platform.identity import JobActor
 from baoxue.platform.permissions import Role, UnitKind
 from baoxue.platform.scoping import consequences
 from baoxue.tenants.cases import service as cases
@@ -52,13 +53,7 @@ COUNTED = ("listed", "here", "accounted", "cases_opened", *FINDINGS)  # what a r
 CHECK_DAYS = 5  # school days a school has to verify a record on two rolls or a ghost
 
 
-@dataclass(frozen=True)
-class CensusActor:
-    """Whom the run acts as on a case's timeline: the person who ran it, or whoever listed the child."""
-
-    user_id: int
-    signed_as: str = "系统（文化户口比对）"
-    membership: Any = None
+SIGNED_AS = "系统（文化户口比对）"  # the run, for the person who ran it or whoever listed the child
 
 
 @dataclass
@@ -192,7 +187,7 @@ def _nowhere(session: Session, children: list[_Listed], counts: Counter[str], ra
             never = "从未入学" if record.status == NOT_ENROLLED else "学籍状态为已离校"
             note = (f"文化户口比对：{place}的适龄儿童{child.name}（{child.birth_date:%Y年%m月}生）"
                     f"未在任何学校就读（{never}），认定为疑似辍学，由村委会与学校共同劝返。")
-            case_id = cases.open_from_census(session, CensusActor(ran_by or child.entered_by), record.id, note=note).id
+            case_id = cases.open_from_census(session, JobActor(ran_by or child.entered_by, SIGNED_AS), record.id, note=note).id
             counts["cases_opened"] += 1
         found.append(_finding("nowhere", child, school_id=record.school_id, student_id=record.id, case_id=case_id))
     return found

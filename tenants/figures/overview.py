@@ -67,8 +67,6 @@ def todos(session: Session, actor: Any, grants: list[Grant]) -> list[Todo]:
         students = session.scalar(select(func.count(Student.id)).where(Student.status.in_(ENROLLED_STATUSES))) or 0
         whose = {Role.VILLAGE_CADRE: "本村在校学生", Role.PRINCIPAL: "本校在校学生"}.get(role, "所教班级的学生")
         found.append(Todo(f"核对{whose}名单（{students} 人）：有未到校或信息不符的，及时报告。", "/students"))
-    if role == Role.DEPARTMENT_STAFF:
-        found.append(Todo("目前没有转介给本部门的事项。"))
     if role == Role.COUNTY_VIEWER:
         found.append(Todo("查看本乡镇的在校生统计。", "#figures"))
     return found + concept_todos(session, actor)

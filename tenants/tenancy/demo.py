@@ -22,7 +22,7 @@ from baoxue.platform import audit
 from baoxue.platform.clock import school_year, utcnow
 from baoxue.platform.demo import RANDOM_SEED, DemoContext
 from baoxue.platform.identity import hash_password
-from baoxue.platform.permissions import DutyCode, Role
+from baoxue.platform.permissions import DutyCode, Role, UnitKind
 from baoxue.tenants.tenancy.events import Event as TenancyEvent
 from baoxue.tenants.tenancy.models import (
     Department,
@@ -352,6 +352,10 @@ def demo_actors(session: Any, seeded: SeededTownship, logins: Mapping[str, Role]
     names = {("school", s.id): s.name for s in seeded.schools.values()}
     names |= {("village", v.id): v.name for v in seeded.villages}
     township_id = seeded.township.id
+    duties = {}
+    for department in session.scalars(select(Department).where(Department.township_id == township_id)):
+        names["department", department.id] = department.name
+        duties[department.id] = department.duty_code
     rows = session.execute(
         select(User, Membership).join(Membership, Membership.user_id == User.id)
         .where(User.username.in_([f"{plan.prefix}_{key}" for key in logins]), Membership.township_id == township_id)
@@ -370,7 +374,8 @@ def demo_actors(session: Any, seeded: SeededTownship, logins: Mapping[str, Role]
         kind = role.unit_kind
         view = MembershipView(id=m.id, township_id=township_id, township_name=plan.name, role=role,
                               unit_kind=kind, unit_id=m.unit_id, unit_name=names.get((kind.value, m.unit_id or 0), ""),
-                              class_ids=tuple(taught.get(m.id, ())))
+                              class_ids=tuple(taught.get(m.id, ())),
+                              duty=duties.get(m.unit_id or 0, "") if kind == UnitKind.DEPARTMENT else "")
         actors[key] = Actor(user_id=user.id, username=user.username, display_name=user.display_name, session_id="",
                             csrf_token="", membership=view, memberships=(view,), permissions=permissions_of(role))
     return actors

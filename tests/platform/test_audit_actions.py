@@ -101,6 +101,7 @@ def _recipes() -> dict[str, tuple[Callable[[World], Any], str]]:
     from tests.tenants.attendance.audit_helpers import audit_recipes as attendance_recipes
     from tests.tenants.figures.audit_helpers import audit_recipes as figure_recipes
     from tests.tenants.census.helpers import audit_recipes as census_recipes
+    from tests.tenants.referrals.helpers import audit_recipes as referral_recipes
 
     def u() -> str:
         return secrets.token_hex(3)
@@ -216,6 +217,7 @@ def _recipes() -> dict[str, tuple[Callable[[World], Any], str]]:
         **attendance_recipes(),
         **figure_recipes(),
         **census_recipes(),
+        **referral_recipes(),
     }
 
 

@@ -1,0 +1,57 @@
+"""Referral test helpers: a demo case to refer, the department it goes to, and audit recipes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from baoxue.platform.db import cross_township_session, set_tenant
+from tests.tenants.status_changes.helpers import login_actor
+
+
+def open_case(settings: Any, township_id: int, *, school: str = "mid") -> int:
+    """An open case of the middle school (the demo has several)."""
+    from baoxue.tenants.cases.models import Case
+    from tests.tenants.status_changes.helpers import school_ids
+
+    with cross_township_session("tests: an open case", settings) as s:
+        return s.scalars(select(Case.id).where(Case.township_id == township_id,
+                                               Case.school_id == school_ids(settings, township_id)[school],
+                                               Case.stage.in_(["reported", "persuading"]))
+                         .order_by(Case.id.desc()).limit(1)).one()
+
+
+def department(settings: Any, township_id: int, duty: str) -> int:
+    from baoxue.tenants.tenancy.models import Department
+
+    with cross_township_session("tests: a department", settings) as s:
+        return s.scalars(select(Department.id).where(Department.township_id == township_id,
+                                                     Department.duty_code == duty)).one()
+
+
+def acting(session: Any, settings: Any, username: str) -> Any:
+    """The demo login as the service sees it, and the session narrowed to it (as a request is)."""
+    actor = login_actor(settings, username)
+    set_tenant(session, actor.context())
+    return actor
+
+
+def audit_recipes() -> dict[str, tuple[Any, Any]]:
+    from baoxue.tenants.referrals import service
+    from baoxue.tenants.referrals.events import Event
+
+    def opened(w: Any) -> Any:
+        case_id = open_case(w.settings, w.township_id)
+        return service.do_open_referral(w.session, acting(w.session, w.settings, "bd_mid_academic"), kind="poverty",
+                                        department_id=department(w.settings, w.township_id, "finance"),
+                                        reason="审计。", case_id=case_id)
+
+    def stepped(w: Any) -> Any:
+        ticket = opened(w)
+        return service.do_referral_step(w.session, acting(w.session, w.settings, "bd_finance"), ticket.id, "accept")
+
+    return {
+        "service.do_open_referral": (opened, Event.OPENED),
+        "service.do_referral_step": (stepped, Event.STEP),
+    }

@@ -1,0 +1,71 @@
+"""The referral pages and API over the demo: a department's inbox opens on real work; a school
+refers from a case and reads the department's outcome on the case's timeline; a wrong step is
+refused in Chinese and changes nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.pages import csrf_token
+from tests.tenants.referrals.helpers import department, open_case
+
+
+def test_a_school_refers_the_department_resolves_and_the_case_shows_the_outcome(
+        demo: Any, persona: Any, signed_in: Any, townships: dict[str, int]) -> None:
+    bd = townships["DEMO-BD"]
+    case_id = open_case(demo, bd)
+    school = signed_in("bd_mid_academic")
+    form = school.get(f"/referrals/new?case_id={case_id}")
+    assert form.status_code == 200 and "转介部门" in form.text
+    token = csrf_token(form.text)
+    refused = school.post("/referrals", data={"_csrf_token": token, "case_id": str(case_id), "kind": "child_labour",
+                                              "department_id": str(department(demo, bd, "police")), "reason": "请协助。"})
+    assert refused.status_code == 400 and "应转介给" in refused.text
+    made = school.post("/referrals", data={"_csrf_token": token, "case_id": str(case_id), "kind": "child_labour",
+                                           "department_id": str(department(demo, bd, "labour")),
+                                           "reason": "孩子在镇上餐馆帮工。"}, follow_redirects=False)
+    assert made.status_code == 303
+    ticket_id = int(made.headers["location"].split("?")[0].rsplit("/", 1)[1])
+    labour = persona("bd_labour")
+    inbox = labour.get("/api/referrals").json()
+    assert ticket_id in [t["id"] for t in inbox]
+    seen = labour.get(f"/api/referrals/{ticket_id}").json()
+    assert seen["child"]["name"] and "*" in seen["child"]["id_number"] and seen["state"] == "opened"
+    assert labour.get(f"/api/cases/{case_id}").status_code in (403, 404)  # the case is not the department's
+    wrong = labour.post(f"/api/referrals/{ticket_id}/steps", json={"action": "close"})
+    assert wrong.status_code == 409 and "转介方" in wrong.json()["detail"]
+    early = labour.post(f"/api/referrals/{ticket_id}/steps", json={"action": "resolve", "note": "办好了"})
+    assert early.status_code == 409 and "待受理" in early.json()["detail"]
+    assert labour.post(f"/api/referrals/{ticket_id}/steps", json={"action": "accept"}).status_code == 200
+    no_outcome = labour.post(f"/api/referrals/{ticket_id}/steps", json={"action": "resolve", "note": ""})
+    assert no_outcome.status_code == 400 and no_outcome.json()["errors"][0]["field"] == "note"
+    resolved = labour.post(f"/api/referrals/{ticket_id}/steps", json={"action": "resolve",
+                                                                       "note": "已责令餐馆辞退，孩子回家。"})
+    assert resolved.status_code == 200 and resolved.json()["state"] == "resolved"
+    timeline = school.get(f"/cases/{case_id}").text
+    assert "已责令餐馆辞退" in timeline  # the school reads the outcome on the case
+    ticket_page = school.get(f"/referrals/{ticket_id}").text
+    assert "确认关闭" in ticket_page and "重新办理" in ticket_page
+    closed = school.post(f"/referrals/{ticket_id}/steps", data={"_csrf_token": csrf_token(ticket_page),
+                                                               "action": "close", "note": ""},
+                         follow_redirects=False)
+    assert closed.status_code == 303
+    after = labour.get(f"/api/referrals/{ticket_id}").json()
+    assert after["state"] == "closed" and after["child"] is None and after["outcome"].startswith("已责令")
+
+
+def test_another_townships_department_and_a_department_of_another_duty_see_nothing(
+        demo: Any, persona: Any, townships: dict[str, int]) -> None:
+    ours = persona("bd_labour").get("/api/referrals").json()
+    assert ours, "the demo's labour office has tickets"
+    ticket_id = ours[0]["id"]
+    assert persona("lg_labour").get(f"/api/referrals/{ticket_id}").status_code == 404
+    assert persona("bd_culture").get(f"/api/referrals/{ticket_id}").status_code == 404
+    assert persona("bd_police").post(f"/api/referrals/{ticket_id}/steps", json={"action": "accept"}).status_code == 404
+
+
+def test_each_department_login_opens_on_its_tickets(signed_in: Any) -> None:
+    for username in ("bd_labour", "bd_justice", "bd_culture"):  # the demo left them work
+        home = signed_in(username).get("/").text
+        assert "转介给本部门的事项：" in home and "件待受理" in home, username
+    assert "目前没有转介给本部门、尚未办结的事项" in signed_in("bd_finance").get("/").text  # resolved, awaiting the school
