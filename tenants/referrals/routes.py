@@ -32,13 +32,13 @@ OPEN_PROBE = {**OPEN, "probe": {"kind": "poverty", "department_id": "$department
 STEP_PROBE = {**READ, "probe": {"action": "accept", "note": "探针"}}
 
 
-def _out(db: Session, ticket: Referral, *, detail: bool = False, child: Any = None) -> ReferralOut:
+def _out(db: Session, actor: Any, ticket: Referral, *, detail: bool = False, child: Any = None) -> ReferralOut:
     routes = service.routes_of(db)
     names = service.department_names(db, {ticket.department_id})
     out = ReferralOut(
         id=ticket.id, number=ticket.number, kind=ticket.kind,
         kind_label=routes[ticket.kind].label if ticket.kind in routes else ticket.kind,
-        department=names.get(ticket.department_id, ""), subject=ticket.subject, state=ticket.state,
+        department=names.get(ticket.department_id, ""), subject=service.subject_for(actor, ticket), state=ticket.state,
         state_label=State(ticket.state).label, referrer_name=ticket.referrer_name, respond_by=ticket.respond_by,
         resolve_by=ticket.resolve_by, opened_at=ticket.opened_at, outcome=ticket.outcome, reason=ticket.reason)
     if detail:
@@ -53,8 +53,9 @@ def _out(db: Session, ticket: Referral, *, detail: bool = False, child: Any = No
 @get("/api/referrals", opt=READ, summary="转介单列表（部门：收到的；学校、村、乡镇：转出的和本单位个案的）",
      description="`ticket_state` 可筛选：opened、accepted、in_progress、resolved、closed、returned、withdrawn。",
      sync_to_thread=True)
-def referrals_api(db: Session, ticket_state: str = "") -> list[ReferralOut]:
-    return [_out(db, t) for t in service.tickets(db, state=ticket_state)]
+def referrals_api(request: Request[Any, Any, Any], db: Session, ticket_state: str = "") -> list[ReferralOut]:
+    actor = actor_of(request)
+    return [_out(db, actor, t) for t in service.tickets(db, state=ticket_state)]
 
 
 @post("/api/referrals", opt=OPEN_PROBE, summary="转介部门（开转介单）", status_code=201, sync_to_thread=True)
@@ -62,31 +63,32 @@ def open_api(request: Request[Any, Any, Any], db: Session, data: ReferralIn) -> 
     ticket = service.do_open_referral(
         db, actor_of(request), kind=data.kind, department_id=data.department_id, reason=data.reason,
         case_id=data.case_id, subject=data.subject, grant_family=data.grant_family, grant_photos=data.grant_photos)
-    return _out(db, ticket, detail=True)
+    return _out(db, actor_of(request), ticket, detail=True)
 
 
 @get("/api/referrals/{referral_id:int}", opt=READ,
      summary="一张转介单及其办理经过（部门在办理期间可见学生的必要信息，每次查看记入操作日志）", sync_to_thread=True)
 def referral_api(request: Request[Any, Any, Any], db: Session, referral_id: int) -> ReferralOut:
-    ticket = access_referral(db, referral_id)
-    return _out(db, ticket, detail=True, child=service.need_to_know(db, actor_of(request), ticket))
+    ticket, actor = access_referral(db, referral_id), actor_of(request)
+    return _out(db, actor, ticket, detail=True, child=service.need_to_know(db, actor, ticket))
 
 
 @post("/api/referrals/{referral_id:int}/steps", opt=STEP_PROBE,
       summary="办理转介单：accept 受理、return 退回、start 开始办理、resolve 办结（note 写办理结果）、"
               "close 确认关闭、reopen 重新办理、withdraw 撤回", status_code=200, sync_to_thread=True)
 def step_api(request: Request[Any, Any, Any], db: Session, referral_id: int, data: StepIn) -> ReferralOut:
-    ticket = service.do_referral_step(db, actor_of(request), referral_id, data.action, data.note)
-    return _out(db, ticket, detail=True)
+    actor = actor_of(request)
+    ticket = service.do_referral_step(db, actor, referral_id, data.action, data.note)
+    return _out(db, actor, ticket, detail=True)
 
 
 # --- pages -----------------------------------------------------------------------------------------
 
 @get("/referrals", opt=READ, include_in_schema=False, sync_to_thread=True)
 def list_page(request: Request[Any, Any, Any], db: Session, ticket_state: str = "") -> Template:
-    found = service.tickets(db, state=ticket_state)
+    found, actor = service.tickets(db, state=ticket_state), actor_of(request)
     return page(request, "referrals/list.html", {
-        "tickets": found, "state": ticket_state, "states": list(State), "today": clock.today(),
+        "tickets": found, "subjects": {t.id: service.subject_for(actor, t) for t in found}, "state": ticket_state, "states": list(State), "today": clock.today(),
         "state_labels": {s.value: s.label for s in State},
         "departments": service.department_names(db, {t.department_id for t in found}),
         "department_view": _is_department(request)})
@@ -138,7 +140,7 @@ def _ticket_page(request: Request[Any, Any, Any], db: Session, referral_id: int,
     can_act = actor.can(Permission.REFERRAL_HANDLE if department else Permission.REFERRAL_OPEN)
     steps = [s for s in STEPS.values() if s.side == side and State(ticket.state) in s.before] if can_act else []
     return page(request, "referrals/ticket.html", {
-        "ticket": ticket, "out": _out(db, ticket), "child": service.need_to_know(db, actor, ticket),
+        "ticket": ticket, "out": _out(db, actor, ticket), "child": service.need_to_know(db, actor, ticket),
         "steps": service.steps_of(db, ticket), "actions": steps, "department_view": department,
         "open": State(ticket.state) in OPEN_STATES, "errors": errors or {}, "failed_action": action,
         "action_labels": {"open": "开转介单", **{a: s.label for a, s in STEPS.items()}}}, status=status)

@@ -309,6 +309,17 @@ def _age(born: date | None, today: date) -> int | None:
     return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
+def subject_for(actor: Any, ticket: Referral) -> str:
+    """The ticket's line as the reader may see it: a department that no longer works the ticket
+    keeps it, but not the child's name (the case is not its to keep)."""
+    m = actor.membership
+    if (m is None or m.unit_kind != UnitKind.DEPARTMENT or ticket.case_id is None
+            or State(ticket.state) in OPEN_STATES):
+        return ticket.subject
+    name, _, rest = ticket.subject.partition("（")
+    return f"{name[:1]}{'*' * max(len(name) - 1, 1)}" + (f"（{rest}" if rest else "")
+
+
 def tickets(session: Session, *, state: str = "", limit: int = 200) -> list[Referral]:
     """The tickets the reader's scope holds, those still open first, the newest first."""
     query = select(Referral)

@@ -52,6 +52,10 @@ def test_a_school_refers_the_department_resolves_and_the_case_shows_the_outcome(
     assert closed.status_code == 303
     after = labour.get(f"/api/referrals/{ticket_id}").json()
     assert after["state"] == "closed" and after["child"] is None and after["outcome"].startswith("已责令")
+    name = seen["child"]["name"]
+    listed = next(t for t in labour.get("/api/referrals").json() if t["id"] == ticket_id)
+    assert name not in listed["subject"] and name not in after["subject"]  # the ticket, not the child
+    assert name in persona("bd_mid_academic").get(f"/api/referrals/{ticket_id}").json()["subject"]
 
 
 def test_another_townships_department_and_a_department_of_another_duty_see_nothing(
