@@ -99,6 +99,7 @@ class Permission(StrEnum):
     REFERRAL_READ = "referrals:referral:read"  # tickets one's unit sent or received
     REFERRAL_OPEN = "referrals:referral:open"  # refer to a department; close, reopen or withdraw one's ticket
     REFERRAL_HANDLE = "referrals:referral:handle"  # a department accepts or returns, works and resolves
+    REFERRAL_ROUTES = "referrals:routes:write"  # the township's routing table: which department, how many days
     DASHBOARD_READ = "dashboard:dashboard:read"  # the township's dashboard (看板): every unit side by side
     COUNTY_READ = "county:published:read"  # a county viewer: its townships' published figures, no child
 
@@ -126,7 +127,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
                                        Permission.CALENDAR_WRITE, Permission.RULES_WRITE, Permission.ATTENDANCE_READ,
                                        Permission.CENSUS_READ, Permission.CENSUS_WRITE, Permission.CENSUS_IMPORT,
                                        Permission.CENSUS_RECONCILE, Permission.LEDGER_READ,
-                                       Permission.FIGURES_SETTINGS, Permission.DASHBOARD_READ}
+                                       Permission.FIGURES_SETTINGS, Permission.DASHBOARD_READ,
+                                       Permission.REFERRAL_ROUTES}
     ),
     # Which list a department imports follows its duty (census/service.py): police the
     # household register, finance and social affairs the poverty list.

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, Response, get, post
+from litestar import Request, Response, get, post, put
 from litestar.response import Template
 from sqlalchemy.orm import Session
 
 from baoxue.platform.auth import actor_of, requires
 from baoxue.platform.clock import clock
 from baoxue.platform.errors import InvalidInput
-from baoxue.platform.permissions import Permission, UnitKind
+from baoxue.platform.permissions import DutyCode, Permission, UnitKind
 from baoxue.platform.resources import Form, form_int, saved
 from baoxue.platform.templating import page
 from baoxue.tenants.cases.policy import access_case
@@ -23,7 +23,7 @@ from baoxue.tenants.referrals import service
 from baoxue.tenants.referrals.flows import OPEN_STATES, STEPS, Side, State
 from baoxue.tenants.referrals.models import Referral
 from baoxue.tenants.referrals.policy import access_referral
-from baoxue.tenants.referrals.schemas import ChildOut, ReferralIn, ReferralOut, StepIn, StepOut
+from baoxue.tenants.referrals.schemas import ChildOut, ReferralIn, ReferralOut, RouteIn, RouteOut, StepIn, StepOut
 
 READ = requires(Permission.REFERRAL_READ)
 OPEN = requires(Permission.REFERRAL_OPEN)
@@ -156,4 +156,66 @@ def step_page(request: Request[Any, Any, Any], db: Session, referral_id: int, da
     return saved(f"/referrals/{referral_id}")
 
 
-routes = [referrals_api, open_api, referral_api, step_api, list_page, new_page, open_page, ticket_page, step_page]
+# --- the routing table ------------------------------------------------------------------------------
+
+ROUTES_WRITE = requires(Permission.REFERRAL_ROUTES)
+
+
+def _routes_out(db: Session) -> list[RouteOut]:
+    return [RouteOut(r.kind, r.label, [d.value for d in r.duties], r.respond_days, r.resolve_days)
+            for r in service.routes_of(db).values()]
+
+
+@get("/api/referrals/routes", opt=READ, summary="转介分工表：每类事项的接收部门（职责）与受理、办结期限（天）",
+     sync_to_thread=True)
+def routes_api(db: Session) -> list[RouteOut]:
+    return _routes_out(db)
+
+
+@put("/api/referrals/routes", opt={**ROUTES_WRITE, "probe": {"poverty": {"duties": ["finance"], "respond_days": 3,
+                                                                          "resolve_days": 15}}},
+     summary="修改转介分工表（只改给出的事项；每项须有接收部门，期限 1—60 天）", sync_to_thread=True)
+def save_routes_api(db: Session, data: dict[str, RouteIn]) -> list[RouteOut]:
+    current = {r.kind: r for r in _routes_out(db)}
+    values: dict[str, Any] = {}
+    for kind, route in current.items():
+        given = data.get(kind)
+        values[f"{kind}.duties"] = given.duties if given is not None else route.duties
+        values[f"{kind}.respond_days"] = given.respond_days if given is not None else route.respond_days
+        values[f"{kind}.resolve_days"] = given.resolve_days if given is not None else route.resolve_days
+    service.do_save_routes(db, values)
+    return _routes_out(db)
+
+
+def _routes_page(request: Request[Any, Any, Any], db: Session, *, status: int = 200,
+                 errors: dict[str, str] | None = None) -> Template:
+    return page(request, "referrals/routes.html", {"routes": service.routes_of(db), "duties": list(DutyCode),
+                                                   "errors": errors or {}}, status=status)
+
+
+@get("/referrals/routes", opt=READ, include_in_schema=False, sync_to_thread=True)
+def routes_page(request: Request[Any, Any, Any], db: Session) -> Template:
+    return _routes_page(request, db)
+
+
+@post("/referrals/routes", opt={**ROUTES_WRITE, "probe": {"poverty.duty.finance": "1", "poverty.respond_days": "3",
+                                                          "poverty.resolve_days": "15"}},
+      include_in_schema=False, sync_to_thread=True)
+def save_routes_page(request: Request[Any, Any, Any], db: Session, data: Form) -> Response[Any]:
+    values: dict[str, Any] = {}
+    for kind, route in service.routes_of(db).items():
+        # Ticked boxes keep the order the table had (its first is the usual department), new ones after.
+        ticked = [d for d in DutyCode if data.get(f"{kind}.duty.{d.value}") == "1"]
+        values[f"{kind}.duties"] = [d.value for d in sorted(ticked, key=lambda d: (
+            route.duties.index(d) if d in route.duties else len(route.duties)))]
+        for name in ("respond_days", "resolve_days"):
+            values[f"{kind}.{name}"] = data.get(f"{kind}.{name}", "")
+    try:
+        service.do_save_routes(db, values)
+    except InvalidInput as refused:
+        return _routes_page(request, db, status=400, errors=refused.errors)
+    return saved("/referrals/routes")
+
+
+routes = [referrals_api, open_api, routes_api, save_routes_api, referral_api, step_api, list_page, new_page, open_page,
+          routes_page, save_routes_page, ticket_page, step_page]

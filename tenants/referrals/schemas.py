@@ -30,6 +30,9 @@ FIELDS: dict[str, Field | str] = {
     "referrals.action": Field("办理操作", values=_ACTIONS),
     "referrals.student_id": Field("学生", entity="students"),
     "referrals.family": Field("可查看家庭情况", values={True: "是", False: "否"}),
+    **{f"referral_routes.{kind}": f"{label}（分工和期限）" for kind, label in _KINDS.items()},
+    **{f"{kind}.{part}": f"{label}：{name}" for kind, label in _KINDS.items()
+       for part, name in (("duties", "接收部门"), ("respond_days", "受理期限"), ("resolve_days", "办结期限"))},
 }
 
 ENTITIES = {"referrals": Entity("转介单")}
@@ -44,6 +47,22 @@ class ReferralIn:
     subject: str = ""
     grant_family: bool = False
     grant_photos: bool = False
+
+
+@dataclass
+class RouteIn:
+    duties: list[str]
+    respond_days: int
+    resolve_days: int
+
+
+@dataclass
+class RouteOut:
+    kind: str
+    label: str
+    duties: list[str]
+    respond_days: int
+    resolve_days: int
 
 
 @dataclass

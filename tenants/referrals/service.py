@@ -12,6 +12,7 @@ department reads a child: name, age, village, the referrer's words and the maske
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -68,6 +69,58 @@ def departments_for(session: Session, route: Route) -> list[Department]:
     found = {d.duty_code: d for d in session.scalars(select(Department).where(
         Department.duty_code.in_([duty.value for duty in route.duties])))}
     return [found[d.value] for d in route.duties if d.value in found]
+
+
+MAX_DAYS = 60  # a response or resolution deadline longer than two months is a typing slip
+
+
+def do_save_routes(session: Session, values: Mapping[str, Any]) -> dict[str, Route]:
+    """The township's routing table from a form (`<kind>.duties` a list of duty codes,
+    `<kind>.respond_days`, `<kind>.resolve_days`); every kind checked before any is written."""
+    current = routes_of(session)
+    errors: dict[str, str] = {}
+    wanted: dict[str, Route] = {}
+    for kind, route in current.items():
+        duties = [str(d).strip() for d in (values.get(f"{kind}.duties") or [])]
+        if not duties:
+            errors[f"{kind}.duties"] = f"“{route.label}”至少要有一个接收部门。"
+        elif any(d not in DutyCode.__members__.values() for d in duties):
+            errors[f"{kind}.duties"] = f"“{route.label}”的接收部门不在本乡镇的部门职责之列。"
+        days = {}
+        for name, label in (("respond_days", "受理期限"), ("resolve_days", "办结期限")):
+            raw = values.get(f"{kind}.{name}", getattr(route, name))
+            try:
+                days[name] = int(str(raw).strip())
+            except ValueError:
+                days[name] = 0
+            if not 1 <= days[name] <= MAX_DAYS:
+                errors[f"{kind}.{name}"] = f"“{route.label}”的{label}应为 1—{MAX_DAYS} 天。"
+        if not errors.get(f"{kind}.resolve_days") and days["resolve_days"] < days["respond_days"]:
+            errors[f"{kind}.resolve_days"] = f"“{route.label}”的办结期限不能短于受理期限。"
+        wanted[kind] = Route(kind, route.label, tuple(DutyCode(d) for d in duties if d in DutyCode.__members__.values()),
+                             days["respond_days"], days["resolve_days"])
+    if errors:
+        raise InvalidInput(errors)
+    rows = {r.kind: r for r in session.scalars(select(ReferralRoute))}
+    changes: dict[str, Any] = {}
+    for kind, route in wanted.items():
+        stored = (",".join(d.value for d in route.duties), route.respond_days, route.resolve_days)
+        before = current[kind]
+        if stored == (",".join(d.value for d in before.duties), before.respond_days, before.resolve_days):
+            continue
+        row = rows.get(kind) or ReferralRoute(township_id=tenant_of(session).township_id, kind=kind)
+        row.duty_codes, row.respond_days, row.resolve_days = stored
+        session.add(row)
+        changes[kind] = {"from": _route_text(before), "to": _route_text(route)}
+    session.flush()
+    if changes:
+        audit.record(session, Event.ROUTES_CHANGED, entity_type="referral_routes",
+                     entity_id=tenant_of(session).township_id, changes=changes)
+    return wanted
+
+
+def _route_text(route: Route) -> str:
+    return f"{'、'.join(d.label for d in route.duties)}；受理 {route.respond_days} 天，办结 {route.resolve_days} 天"
 
 
 # --- opening ---------------------------------------------------------------------------------------
@@ -256,7 +309,8 @@ def open_enforcement_referral(session: Session, case_id: int) -> Referral | None
         CaseEntry.case_id == case.id, CaseEntry.kind == EntryKind.STAGE.value).order_by(CaseEntry.number.desc()).limit(1))
     actor = JobActor(moved_by or case.opened_by, ENFORCEMENT_SIGNED_AS)
     route = routes_of(session)[ENFORCEMENT_KIND]
-    department = next(iter(departments_for(session, route)), None)
+    fitting = departments_for(session, route)  # the justice office first, wherever the table puts it
+    department = next((d for d in fitting if d.duty_code == DutyCode.JUSTICE.value), next(iter(fitting), None))
     if department is None:
         return None  # a township without a justice office or police station: nobody to send it to
     savepoint = session.begin_nested()

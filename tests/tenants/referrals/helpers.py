@@ -51,7 +51,17 @@ def audit_recipes() -> dict[str, tuple[Any, Any]]:
         ticket = opened(w)
         return service.do_referral_step(w.session, acting(w.session, w.settings, "bd_finance"), ticket.id, "accept")
 
+    def routed(w: Any) -> Any:
+        from baoxue.tenants.referrals.flows import DEFAULT_ROUTES
+
+        acting(w.session, w.settings, "bd_office")
+        values = {f"{k}.{part}": v for k, r in DEFAULT_ROUTES.items() for part, v in (
+            ("duties", [d.value for d in r.duties]), ("respond_days", r.respond_days),
+            ("resolve_days", r.resolve_days))}
+        return service.do_save_routes(w.session, {**values, "harm.respond_days": 2})
+
     return {
+        "service.do_save_routes": (routed, Event.ROUTES_CHANGED),
         "service.do_open_referral": (opened, Event.OPENED),
         "service.do_referral_step": (stepped, Event.STEP),
     }

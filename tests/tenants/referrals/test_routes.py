@@ -73,3 +73,36 @@ def test_each_department_login_opens_on_its_tickets(signed_in: Any) -> None:
         home = signed_in(username).get("/").text
         assert "转介给本部门的事项：" in home and "件待受理" in home, username
     assert "目前没有转介给本部门、尚未办结的事项" in signed_in("bd_finance").get("/").text  # resolved, awaiting the school
+
+
+def test_the_office_edits_the_routing_table_and_others_read_it(signed_in: Any, persona: Any) -> None:
+    office = signed_in("bd_office")
+    page = office.get("/referrals/routes")
+    assert page.status_code == 200 and "转介分工和期限" in page.text and 'type="checkbox"' in page.text
+    refused = office.post("/referrals/routes", data={"_csrf_token": csrf_token(page.text),
+                                                     "harm.duty.police": "1", "harm.respond_days": "0"})
+    assert refused.status_code == 400 and "受理期限应为" in refused.text
+    ticked = {f"{r['kind']}.duty.{d}": "1" for r in persona("bd_office").get("/api/referrals/routes").json()
+              for d in r["duties"]}
+    days = {f"{r['kind']}.{n}": str(r[n]) for r in persona("bd_office").get("/api/referrals/routes").json()
+            for n in ("respond_days", "resolve_days")}
+    unchanged = office.post("/referrals/routes", data={"_csrf_token": csrf_token(page.text), **ticked, **days},
+                            follow_redirects=False)
+    assert unchanged.status_code == 303
+    refusing = next(r for r in persona("bd_office").get("/api/referrals/routes").json()
+                    if r["kind"] == "guardian_refuses")
+    assert refusing["duties"] == ["justice", "police"]  # saved as shown: the justice office stays first
+    api = persona("bd_office")
+    was = next(r for r in api.get("/api/referrals/routes").json() if r["kind"] == "harm")
+    try:
+        table = api.put("/api/referrals/routes", json={"harm": {"duties": ["police", "justice"], "respond_days": 1,
+                                                                "resolve_days": 5}})
+        assert table.status_code == 200
+        harm = next(r for r in table.json() if r["kind"] == "harm")
+        assert harm["duties"] == ["police", "justice"] and harm["resolve_days"] == 5
+    finally:  # the demo township's table, as the other tests expect it
+        api.put("/api/referrals/routes", json={"harm": {k: was[k] for k in ("duties", "respond_days", "resolve_days")}})
+    assert persona("bd_labour").get("/api/referrals/routes").status_code == 200  # a department reads it
+    assert persona("bd_mid_academic").put("/api/referrals/routes", json={}).status_code == 403
+    reading = signed_in("bd_mid_academic").get("/referrals/routes").text
+    assert "司法所、派出所" in reading and 'type="checkbox"' not in reading  # 监护人拒不送学's two departments

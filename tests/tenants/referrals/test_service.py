@@ -157,3 +157,31 @@ def test_bad_input_names_the_field_and_changes_nothing(s: Any, demo: Any, townsh
                                  reason="请检查。")
     assert "事由" in refused.value.errors["subject"]
     assert s.scalars(select(Referral.id)).all() == before
+
+
+def test_the_township_changes_its_routing_and_new_tickets_follow_it(s: Any, demo: Any,
+                                                                    townships: dict[str, int]) -> None:
+    from baoxue.platform.clock import clock
+
+    bd = townships["DEMO-BD"]
+    acting(s, demo, "bd_office")
+    before = service.routes_of(s)
+    values = {f"{k}.{part}": v for k, r in before.items() for part, v in (
+        ("duties", [d.value for d in r.duties]), ("respond_days", r.respond_days), ("resolve_days", r.resolve_days))}
+    refused = {**values, "poverty.duties": [], "harm.respond_days": "0", "labour": "x",
+               "child_labour.respond_days": "9", "child_labour.resolve_days": "5"}
+    with pytest.raises(InvalidInput) as bad:
+        service.do_save_routes(s, refused)
+    assert set(bad.value.errors) == {"poverty.duties", "harm.respond_days", "child_labour.resolve_days"}
+    assert service.routes_of(s) == before  # nothing written
+    service.do_save_routes(s, {**values, "poverty.duties": ["social_affairs", "finance"], "poverty.respond_days": "2",
+                               "poverty.resolve_days": "10"})
+    route = service.routes_of(s)["poverty"]
+    assert ([d.value for d in route.duties], route.respond_days, route.resolve_days) == (
+        ["social_affairs", "finance"], 2, 10)
+    ticket = _open(s, demo, bd, kind="poverty", duty="social_affairs")
+    assert (ticket.respond_by - clock.today()).days == 2 and (ticket.resolve_by - clock.today()).days == 10
+    acting(s, demo, "bd_office")
+    event = s.scalars(select(AuditEvent).where(AuditEvent.event == "referrals:routes:changed")
+                      .order_by(AuditEvent.id.desc())).first()
+    assert set(event.changes) == {"poverty"} and "受理 2 天" in event.changes["poverty"]["to"]
