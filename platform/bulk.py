@@ -11,10 +11,10 @@ scope adds objects, so that the write check sees each row.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
 from baoxue.platform.scoping import ScopeViolation, scope_of
@@ -36,14 +36,22 @@ def insert_rows(session: Session, model: type, rows: Sequence[Mapping[str, Any]]
     if connection.dialect.name != "postgresql":
         connection.execute(table.insert(), [dict(row) for row in rows])
         return len(rows)
+    copy_through_staging(connection, table.name, columns, ([row[c] for c in columns] for row in rows))
+    return len(rows)
+
+
+def copy_through_staging(connection: Connection, table: str, columns: Sequence[str],
+                         rows: Iterable[Sequence[Any]]) -> None:
+    """PostgreSQL: COPY `rows` into a temporary copy of `table`, then one INSERT ... SELECT, so
+    that the table's row-level policies check every row. No scope check: callers are
+    `insert_rows` and the benchmarks' builders, which run as the township themselves."""
     names = ", ".join(columns)
-    staging = f"bulk_{table.name}"
+    staging = f"bulk_{table}"
     connection.execute(text(f"CREATE TEMPORARY TABLE {staging} ON COMMIT DROP AS "
-                            f"SELECT {names} FROM {table.name} WITH NO DATA"))
+                            f"SELECT {names} FROM {table} WITH NO DATA"))
     raw = connection.connection.driver_connection
     with raw.cursor() as cursor, cursor.copy(f"COPY {staging} ({names}) FROM STDIN") as copy:
         for row in rows:
-            copy.write_row([row[c] for c in columns])
-    connection.execute(text(f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {staging}"))
+            copy.write_row(row)
+    connection.execute(text(f"INSERT INTO {table} ({names}) SELECT {names} FROM {staging}"))
     connection.execute(text(f"DROP TABLE {staging}"))
-    return len(rows)

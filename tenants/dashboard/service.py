@@ -53,6 +53,11 @@ class UnitRow:
     report: Submission | None = None  # a school's monthly report
 
     @property
+    def report_missing(self) -> bool:
+        """The school's report not in, its cut-off day past."""
+        return self.report is not None and self.report.state == "missing" and clock.today() > self.report.due
+
+    @property
     def reasons(self) -> list[str]:
         found = []
         if self.overdue:
@@ -61,7 +66,7 @@ class UnitRow:
             found.append("辍学率超过控制线")
         if self.line is not None and self.line.under_floor:
             found.append("巩固率低于目标")
-        if self.report is not None and self.report.state == "missing" and clock.today() > self.report.due:
+        if self.report_missing:
             found.append("月报未报送")
         if self.nowhere:
             found.append(f"未就读适龄儿童 {self.nowhere} 人")
@@ -73,7 +78,7 @@ class UnitRow:
             + WEIGHTS["cases_open"] * self.cases_open
         if self.line is not None:
             score += WEIGHTS["over_ceiling"] * self.line.over_ceiling + WEIGHTS["under_floor"] * self.line.under_floor
-        if self.report is not None and self.report.state == "missing" and clock.today() > self.report.due:
+        if self.report_missing:
             score += WEIGHTS["report_missing"]
         return score
 

@@ -110,19 +110,10 @@ def _reserve(connection: Any, table: str, n: int) -> list[int]:
 
 
 def _copy_in(connection: Any, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    """COPY into a temporary table of the runtime login, then one INSERT ... SELECT: the policies
-    of `table` check every row (COPY straight into a table with row-level security is refused)."""
-    from sqlalchemy import text
+    """COPY as the runtime login, through a staging table: the policies of `table` check every row."""
+    from baoxue.platform.bulk import copy_through_staging
 
-    cols = ", ".join(columns)
-    connection.execute(text(f"CREATE TEMPORARY TABLE bench_{table} ON COMMIT DROP AS "
-                            f"SELECT {cols} FROM {table} WITH NO DATA"))
-    raw = connection.connection.driver_connection
-    with raw.cursor() as cursor, cursor.copy(f"COPY bench_{table} ({cols}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
-    connection.execute(text(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM bench_{table}"))
-    connection.execute(text(f"DROP TABLE bench_{table}"))
+    copy_through_staging(connection, table, columns, rows)
 
 
 def _month(rng: random.Random, student_ids: list[int], n_days: int) -> tuple[dict[tuple[int, int], str], int]:

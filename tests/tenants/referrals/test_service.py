@@ -43,28 +43,23 @@ def _step(s: Any, demo: Any, username: str, ticket: Referral, action: str, note:
     return service.do_referral_step(s, acting(s, demo, username), ticket.id, action, note)
 
 
-def _open_items(s: Any, ticket: Referral) -> list[tuple[str, str, int | None]]:
-    acting(s, demo_settings(s), "bd_office")
+def _open_items(s: Any, demo: Any, ticket: Referral) -> list[tuple[str, str, int | None]]:
+    acting(s, demo, "bd_office")
     return [(i.kind, i.owner_unit_kind, i.owner_unit_id) for i in s.scalars(select(WorkItem).where(
         WorkItem.subject_type == "referrals", WorkItem.subject_id == ticket.id, WorkItem.closed_at.is_(None)))]
 
 
-def demo_settings(s: Any) -> Any:
-    return s.info["settings"]
-
-
 def test_a_ticket_walks_through_every_state(s: Any, demo: Any, townships: dict[str, int]) -> None:
     bd = townships["DEMO-BD"]
-    s.info["settings"] = demo
     ticket = _open(s, demo, bd)
     labour = department(demo, bd, "labour")
     assert (ticket.state, ticket.number > 0) == ("opened", True)
-    assert _open_items(s, ticket) == [("referrals:respond", "department", labour)]
+    assert _open_items(s, demo, ticket) == [("referrals:respond", "department", labour)]
     with pytest.raises(Conflict):  # the referrer cannot accept its own ticket
         _step(s, demo, "bd_mid_academic", ticket, "accept")
     _step(s, demo, "bd_labour", ticket, "accept", "已受理。")
     _step(s, demo, "bd_labour", ticket, "start")
-    assert _open_items(s, ticket) == [("referrals:resolve", "department", labour)]
+    assert _open_items(s, demo, ticket) == [("referrals:resolve", "department", labour)]
     with pytest.raises(InvalidInput) as refused:  # resolving needs the outcome
         _step(s, demo, "bd_labour", ticket, "resolve", "  ")
     assert "办理结果" in refused.value.errors["note"]
@@ -76,9 +71,9 @@ def test_a_ticket_walks_through_every_state(s: Any, demo: Any, townships: dict[s
     _step(s, demo, "bd_mid_academic", ticket, "reopen", "孩子又被带走了。")
     assert (ticket.state, ticket.resolved_at) == ("in_progress", None)
     _step(s, demo, "bd_labour", ticket, "resolve", "已联系家长并签订承诺书，孩子返校。")
-    assert [i[0] for i in _open_items(s, ticket)] == ["referrals:confirm"]
+    assert [i[0] for i in _open_items(s, demo, ticket)] == ["referrals:confirm"]
     _step(s, demo, "bd_mid_academic", ticket, "close", "确认。")
-    assert ticket.state == "closed" and ticket.outcome.startswith("已联系家长") and _open_items(s, ticket) == []
+    assert ticket.state == "closed" and ticket.outcome.startswith("已联系家长") and _open_items(s, demo, ticket) == []
     with pytest.raises(Conflict):  # a closed ticket takes no more steps
         _step(s, demo, "bd_labour", ticket, "resolve", "再办一次")
     acting(s, demo, "bd_office")
