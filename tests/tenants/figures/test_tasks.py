@@ -51,9 +51,15 @@ def test_a_rebuild_after_a_change_runs_once_per_key(demo: Any, townships: dict[s
     run = wait_for(lambda: finished(demo, township, key), seconds=60)
     assert run.status == "done", run.error
     month = periods.current_month(clock.today()).key
-    assert month in run.result["periods"] and run.result["stored"] > 0
     with tenant_session(township_context(township), demo) as s:
-        snapshot = s.scalars(select(FigureSnapshot.id).where(FigureSnapshot.job_key == key)).one()  # one per job
+        if run.result.get("skipped"):
+            # A rebuild of earlier tests' changes began after ours was sent: it counted this change
+            # too (figures.tasks._covered). The change is not lost: that rebuild stored the periods.
+            snapshot = s.scalars(select(FigureSnapshot.id).where(FigureSnapshot.computed_at > run.sent_at)
+                                 .order_by(FigureSnapshot.id.desc()).limit(1)).one()
+        else:
+            assert month in run.result["periods"] and run.result["stored"] > 0
+            snapshot = s.scalars(select(FigureSnapshot.id).where(FigureSnapshot.job_key == key)).one()  # one per job
         stored = set(s.scalars(select(PeriodCount.period).where(PeriodCount.snapshot_id == snapshot)))
         assert {month, f"ytd:{month}", periods.year_period(school_year(clock.today())).key} <= stored
         # Asked for again under its key: the same job, done; nothing is recorded again.
@@ -61,7 +67,8 @@ def test_a_rebuild_after_a_change_runs_once_per_key(demo: Any, townships: dict[s
     send_job(private_broker, "rebuild_figures", township, key)  # delivered again: found done
     private_broker.join(actor_named("rebuild_figures").queue_name, timeout=20000)
     with tenant_session(township_context(township), demo) as s:
-        assert s.scalar(select(func.count(FigureSnapshot.id)).where(FigureSnapshot.job_key == key)) == 1
+        assert s.scalar(select(func.count(FigureSnapshot.id)).where(FigureSnapshot.job_key == key)) == (
+            0 if run.result.get("skipped") else 1)
         assert job_row(demo, township, key).attempts == 1
 
 
