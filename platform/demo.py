@@ -14,14 +14,14 @@ import random
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from baoxue.platform.concepts import all_concepts
-from baoxue.platform.clock import clock
+from baoxue.platform.clock import CHINA, clock
 from baoxue.platform.db import TenantContext, cross_township_session, set_tenant
 from baoxue.platform.settings import Settings
 
@@ -78,6 +78,13 @@ def acting(session: Session, actor: Any, moment: datetime) -> Iterator[Any]:
     with _scoped(session, actor.context()):
         clock.freeze(moment)
         yield actor
+
+
+def story_time(start: datetime, days_ago: int, hour: int = 9) -> datetime:
+    """`hour` o'clock China time, `days_ago` days before the seeding began (never after it): when a
+    demo story's step happened."""
+    day = start.astimezone(CHINA).date() - timedelta(days=days_ago)
+    return min(datetime.combine(day, time(hour), tzinfo=CHINA), start)
 
 
 @contextmanager

@@ -117,7 +117,7 @@ class Actor:
         # Teachers work in their classes; everyone else of a school sees the whole school.
         classes = frozenset(m.class_ids) if m.role in CLASS_BOUND_ROLES else None
         return Scope(township_id=m.township_id, unit_kind=m.unit_kind, unit_id=m.unit_id, class_ids=classes,
-                     duty=m.duty)
+                     duty=m.duty, membership_id=m.id)
 
     def can(self, permission: Permission) -> bool:
         return permission in self.permissions

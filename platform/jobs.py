@@ -83,6 +83,7 @@ class Schedule:
     actor: str  # the actor's name
     key: Callable[[date], str]  # the job key of one period; the row is per township
     hour: int = 2
+    label: str = ""  # what the job is called on the pages (its keys begin with `name`)
 
     def period(self, now: datetime) -> date:
         local = now.astimezone(CHINA)

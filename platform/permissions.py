@@ -102,9 +102,21 @@ class Permission(StrEnum):
     REFERRAL_ROUTES = "referrals:routes:write"  # the township's routing table: which department, how many days
     DASHBOARD_READ = "dashboard:dashboard:read"  # the township's dashboard (看板): every unit side by side
     COUNTY_READ = "county:published:read"  # a county viewer: its townships' published figures, no child
+    TASK_READ = "tasks:task:read"  # the tasks one's unit (or oneself) was given; the township all of them
+    TASK_WORK = "tasks:task:work"  # report progress on one's task and submit its evidence
+    TASK_ASSIGN = "tasks:task:assign"  # the leading group's office: assign, accept or send back, recurring templates
+    MEETING_READ = "meetings:meeting:read"  # meeting and publicity records
+    MEETING_WRITE = "meetings:meeting:write"  # record one's unit's meetings and publicity
+    LEADING_GROUP = "meetings:leading_group:write"  # prepare the leading group's meeting, record its decisions
+    CIRCULAR_READ = "circulars:circular:read"  # the township's circulars (通报)
+    CIRCULAR_ISSUE = "circulars:circular:issue"  # draft and issue a circular (the office, the party-government office)
+    NOTIFICATION_READ = "notifications:notification:read"  # one's own notifications
 
 
-_EVERYONE = {Permission.STRUCTURE_READ, Permission.CALENDAR_READ}
+_EVERYONE = {Permission.STRUCTURE_READ, Permission.CALENDAR_READ, Permission.CIRCULAR_READ,
+             Permission.NOTIFICATION_READ}
+# Everyone who is given tasks and keeps the routine's records: units, departments and teachers.
+_ROUTINE_WORK = {Permission.TASK_READ, Permission.TASK_WORK, Permission.MEETING_READ, Permission.MEETING_WRITE}
 _TOWNSHIP_READ = _EVERYONE | {Permission.STUDENT_READ, Permission.FIGURES_READ, Permission.PEOPLE_READ,
                                Permission.STATUS_READ}
 # Who keeps the daily arrival report: the class teacher, and the school's office for any class.
@@ -119,7 +131,10 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.LEADER: frozenset(_TOWNSHIP_READ | {Permission.AUDIT_READ, Permission.STUDENT_READ_PERSONAL,
                                              Permission.CASE_READ, Permission.ATTENDANCE_READ,
                                              Permission.CENSUS_READ, Permission.LEDGER_READ,
-                                             Permission.DASHBOARD_READ, Permission.REFERRAL_READ}),
+                                             Permission.DASHBOARD_READ, Permission.REFERRAL_READ,
+                                             Permission.TASK_READ, Permission.TASK_ASSIGN, Permission.TASK_WORK,
+                                             Permission.MEETING_READ,
+                                             Permission.LEADING_GROUP}),
     # The office takes the central school's steps where a township has no central school.
     Role.OFFICE_STAFF: frozenset(
         _TOWNSHIP_READ | _CASE_WORK | {Permission.AUDIT_READ, Permission.STUDENT_READ_PERSONAL,
@@ -128,36 +143,42 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
                                        Permission.CENSUS_READ, Permission.CENSUS_WRITE, Permission.CENSUS_IMPORT,
                                        Permission.CENSUS_RECONCILE, Permission.LEDGER_READ,
                                        Permission.FIGURES_SETTINGS, Permission.DASHBOARD_READ,
-                                       Permission.REFERRAL_ROUTES}
+                                       Permission.REFERRAL_ROUTES, Permission.TASK_READ,
+                                       Permission.TASK_ASSIGN, Permission.TASK_WORK, Permission.MEETING_READ, Permission.MEETING_WRITE,
+                                       Permission.LEADING_GROUP, Permission.CIRCULAR_ISSUE}
     ),
     # Which list a department imports follows its duty (census/service.py): police the
     # household register, finance and social affairs the poverty list.
-    Role.DEPARTMENT_STAFF: frozenset(_EVERYONE | {Permission.CENSUS_IMPORT, Permission.REFERRAL_READ,
-                                                  Permission.REFERRAL_HANDLE}),
+    # Issuing circulars is the party-government office's duty among departments (circulars/service.py).
+    Role.DEPARTMENT_STAFF: frozenset(_EVERYONE | _ROUTINE_WORK | {Permission.CENSUS_IMPORT, Permission.REFERRAL_READ,
+                                                                  Permission.REFERRAL_HANDLE,
+                                                                  Permission.CIRCULAR_ISSUE}),
     # Figures are narrowed like the students behind them: a village reads its residents' counts.
-    Role.VILLAGE_CADRE: frozenset(_EVERYONE | _CASE_WORK | {Permission.STUDENT_READ, Permission.STUDENT_READ_PERSONAL,
+    Role.VILLAGE_CADRE: frozenset(_EVERYONE | _CASE_WORK | _ROUTINE_WORK | {Permission.STUDENT_READ, Permission.STUDENT_READ_PERSONAL,
                                                             Permission.FIGURES_READ, Permission.CENSUS_READ,
                                                             Permission.CENSUS_WRITE, Permission.CENSUS_IMPORT,
                                                             Permission.LEDGER_READ}),
     Role.PRINCIPAL: frozenset(
-        _EVERYONE | _STATUS_WORK | _CASE_WORK | _ATTENDANCE_WORK | {
+        _EVERYONE | _STATUS_WORK | _CASE_WORK | _ATTENDANCE_WORK | _ROUTINE_WORK | {
             Permission.STUDENT_READ, Permission.STUDENT_READ_PERSONAL, Permission.FIGURES_READ, Permission.PEOPLE_READ,
             Permission.ROSTER_IMPORT, Permission.NOTICE_ISSUE, Permission.CALENDAR_WRITE, Permission.LEDGER_READ,
             Permission.REPORT_SUBMIT}
     ),
     Role.ACADEMIC_OFFICE: frozenset(
-        _EVERYONE | _STATUS_WORK | _CASE_WORK | _ATTENDANCE_WORK | {
+        _EVERYONE | _STATUS_WORK | _CASE_WORK | _ATTENDANCE_WORK | _ROUTINE_WORK | {
             Permission.STUDENT_READ, Permission.STUDENT_READ_PERSONAL, Permission.FIGURES_READ,
             Permission.ROSTER_IMPORT, Permission.NOTICE_ISSUE, Permission.CALENDAR_WRITE, Permission.LEDGER_READ,
             Permission.REPORT_SUBMIT}
     ),
     Role.CLASS_TEACHER: frozenset(
-        _EVERYONE | _STATUS_WORK | _CASE_WORK | _ATTENDANCE_WORK | {Permission.STUDENT_READ,
+        _EVERYONE | _STATUS_WORK | _CASE_WORK | _ATTENDANCE_WORK | {Permission.TASK_READ, Permission.TASK_WORK,
+                                                                    Permission.MEETING_READ, Permission.STUDENT_READ,
                                                                     Permission.STUDENT_READ_PERSONAL,
                                                                     Permission.LEDGER_READ}
     ),
     # A subject teacher tells the class teacher of an absence and joins visits: reads and records.
-    Role.SUBJECT_TEACHER: frozenset(_EVERYONE | _CASE_WORK | {Permission.STUDENT_READ}),
+    Role.SUBJECT_TEACHER: frozenset(_EVERYONE | _CASE_WORK | {Permission.STUDENT_READ, Permission.TASK_READ,
+                                                             Permission.TASK_WORK}),
     Role.SYSTEM_ADMIN: frozenset(
         _TOWNSHIP_READ | {Permission.STRUCTURE_WRITE, Permission.PEOPLE_WRITE, Permission.AUDIT_READ,
                           Permission.FIGURES_REBUILD}

@@ -61,6 +61,9 @@ class Scope:
     # None: the whole unit. A set: a teacher's own classes (possibly none: then no students).
     class_ids: frozenset[int] | None = None
     duty: str = ""  # a department's DutyCode
+    # The person's own membership (a request's); None for the township's own work (a job, an
+    # action's `consequences`). What is one person's alone (their notifications) reads by it.
+    membership_id: int | None = None
 
     @classmethod
     def township(cls, township_id: int) -> Scope:

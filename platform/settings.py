@@ -45,6 +45,17 @@ class Settings:
     job_resend_seconds: int = 300
     dispatch_interval_seconds: int = 5
     scheduler_interval_seconds: int = 60
+    # Notifications delivered outside the page (optional; nothing set: the page only).
+    notify_smtp_host: str = ""
+    notify_smtp_port: int = 25
+    notify_smtp_from: str = ""
+    notify_smtp_user: str = ""
+    notify_smtp_password: str = ""
+    notify_smtp_starttls: bool = False
+    notify_webhook_url: str = ""  # the township's messaging gateway: a JSON POST per notification
+    notify_webhook_token: str = ""  # sent as `Authorization: Bearer ...` when set
+    notify_base_url: str = ""  # what a notification's link starts with outside the page (https://baoxue.example.cn)
+    notify_timeout_seconds: int = 10
 
     @property
     def is_production(self) -> bool:
@@ -114,6 +125,16 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         job_resend_seconds=_int(env, "BAOXUE_JOB_RESEND_SECONDS", 300),
         dispatch_interval_seconds=_int(env, "BAOXUE_DISPATCH_INTERVAL_SECONDS", 5),
         scheduler_interval_seconds=_int(env, "BAOXUE_SCHEDULER_INTERVAL_SECONDS", 60),
+        notify_smtp_host=env.get("BAOXUE_NOTIFY_SMTP_HOST", ""),
+        notify_smtp_port=_int(env, "BAOXUE_NOTIFY_SMTP_PORT", 25),
+        notify_smtp_from=env.get("BAOXUE_NOTIFY_SMTP_FROM", ""),
+        notify_smtp_user=env.get("BAOXUE_NOTIFY_SMTP_USER", ""),
+        notify_smtp_password=env.get("BAOXUE_NOTIFY_SMTP_PASSWORD", ""),
+        notify_smtp_starttls=_bool(env.get("BAOXUE_NOTIFY_SMTP_STARTTLS", "")),
+        notify_webhook_url=env.get("BAOXUE_NOTIFY_WEBHOOK_URL", ""),
+        notify_webhook_token=env.get("BAOXUE_NOTIFY_WEBHOOK_TOKEN", ""),
+        notify_base_url=env.get("BAOXUE_NOTIFY_BASE_URL", "").rstrip("/"),
+        notify_timeout_seconds=_int(env, "BAOXUE_NOTIFY_TIMEOUT_SECONDS", 10),
     )
     settings.check()
     return settings

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -10,7 +11,7 @@ from jinja2 import Environment
 from litestar.response import Template
 
 from baoxue.platform.clock import CHINA, clock
-from baoxue.platform.concepts import NavEntry, navigation
+from baoxue.platform.concepts import NavEntry, all_schedules, navigation
 from baoxue.platform.permissions import DUTY_LABELS, Permission, ROLE_LABELS
 
 def nav_for(actor: Any) -> list[NavEntry]:
@@ -89,13 +90,23 @@ def back_path(request: Any) -> str:
     return request.url.path if request.method != "GET" else ""
 
 
-JOB_LABELS = {"figures:nightly": "每日统计", "figures:manual": "手动重算统计"}
+MANUAL_JOB_LABELS = {"figures:manual": "手动重算统计", "census:asked": "手动比对"}
+
+
+@cache
+def _job_labels() -> tuple[tuple[str, str], ...]:
+    """(key prefix, label): every schedule's that has a label, and the jobs asked for by hand;
+    the longest prefix first."""
+    labels = {s.name: s.label for s in all_schedules() if s.label} | MANUAL_JOB_LABELS
+    return tuple(sorted(labels.items(), key=lambda item: -len(item[0])))
 
 
 def job_label(key: str) -> str:
     """'figures:nightly:2026-11-25' → '每日统计 2026-11-25'."""
-    prefix, _, rest = key.rpartition(":")
-    return f"{JOB_LABELS[prefix]} {rest}" if prefix in JOB_LABELS else key
+    for prefix, label in _job_labels():
+        if key.startswith(prefix + ":"):
+            return f"{label} {key[len(prefix) + 1:]}"
+    return key
 
 
 def install_globals(env: Environment) -> None:

@@ -302,6 +302,22 @@ def _tell_case(session: Session, spell: AbsenceSpell, on: date, child: Child | N
     timeline.add_entry(session, case, EntryKind.NOTE, JobActor(recorder, SIGNED_AS), summary=(
         f"到校日报告：学生{on:%m月%d日}已到校（连续旷课{spell.days}个教学日后）。"
         "请核实，确已返校的按“返校复学”结案。"), details={"spell_id": spell.id, "present_on": on})
+    _notify_back(session, case, spell, on)
+
+
+def _notify_back(session: Session, case: Case, spell: AbsenceSpell, on: date) -> None:
+    """Tell the school's academic office (who closes the case as returned) and the village (the
+    government line), once per spell that ended so (notifications)."""
+    from baoxue.tenants.notifications.service import send
+
+    to = [Owner(UnitKind.SCHOOL, case.school_id, Role.ACADEMIC_OFFICE.value)]
+    if case.village_cadre_membership_id:
+        to.append(Owner(UnitKind.VILLAGE, case.village_id, membership_id=case.village_cadre_membership_id))
+    elif case.village_id:
+        to.append(Owner(UnitKind.VILLAGE, case.village_id, Role.VILLAGE_CADRE.value))
+    send(session, key=f"returned:{case.id}:{spell.id}", to=to, kind="returned_to_school",
+         text=f"{case.student_name}{on:%m月%d日}已到校（个案仍在办理），请核实；确已返校的按“返校复学”结案。",
+         href=f"/cases/{case.id}")
 
 
 def _hand_over(session: Session, runs: list[AbsenceSpell], children: dict[int, Child], rules: Rules) -> int:

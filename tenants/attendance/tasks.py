@@ -38,7 +38,8 @@ def flag_unreported_classes(township_id: int, key: str) -> None:
 
 actors = [escalate_absences, flag_unreported_classes]
 schedules = [
-    Schedule(name="attendance:escalate", actor="escalate_absences", key=escalate_key, hour=ESCALATE_HOUR),
+    Schedule(name="attendance:escalate", actor="escalate_absences", key=escalate_key, hour=ESCALATE_HOUR,
+             label="每日缺勤升级"),
     *(Schedule(name=f"attendance:unreported:{hour:02d}", actor="flag_unreported_classes",
                key=partial(unreported_key, hour), hour=hour) for hour in REPORT_HOURS),
 ]

@@ -8,10 +8,7 @@ Photos, signatures and documents are served only here, after the record's `acces
 
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Any
-from urllib.parse import quote
 
 import anyio
 from litestar import Request, Response, get, post
@@ -24,7 +21,7 @@ from baoxue.platform.auth import actor_of, requires
 from baoxue.platform.clock import CHINA, clock
 from baoxue.platform.errors import InvalidInput
 from baoxue.platform.permissions import Permission, UnitKind
-from baoxue.platform.resources import Form, form_int, saved
+from baoxue.platform.resources import Form, attachment as _attachment, base64_bytes as _bytes, form_int, saved
 from baoxue.platform.spreadsheets import xlsx_download
 from baoxue.platform.templating import page
 from baoxue.platform.files import MAX_DOCUMENT_BYTES
@@ -78,19 +75,6 @@ def _settings(request: Request[Any, Any, Any]) -> Any:
 def _filters(stage: str, school_id: int | None, student_id: int | None, q: str, watch: str) -> service.CaseFilters:
     return service.CaseFilters(stage=stage.strip() if stage.strip() in STAGE_LABELS else "", school_id=school_id,
                                student_id=student_id, q=q.strip()[:40], watch=watch.strip() == "1")
-
-
-def _bytes(content: str, field: str) -> bytes:
-    try:
-        return base64.b64decode(content, validate=True)
-    except (binascii.Error, ValueError):
-        raise InvalidInput({field: "文件内容不是有效的 Base64 编码。"}) from None
-
-
-def _attachment(data: bytes, filename: str, media_type: str) -> Response[bytes]:
-    suffix = filename.rsplit(".", 1)[-1] if "." in filename else "bin"
-    disposition = f"attachment; filename=\"file.{suffix}\"; filename*=UTF-8''{quote(filename)}"
-    return Response(content=data, media_type=media_type, headers={"Content-Disposition": disposition})
 
 
 def _inline(data: bytes, media_type: str) -> Response[bytes]:

@@ -38,5 +38,5 @@ def reconcile_census(township_id: int, key: str) -> None:
 actors = [reconcile_census]
 schedules = [
     Schedule(name="census:nightly", actor="reconcile_census", key=partial(reconcile_key, "nightly"),
-             hour=NIGHTLY_HOUR),
+             hour=NIGHTLY_HOUR, label="每夜比对（四查三比对）"),
 ]

@@ -74,6 +74,8 @@ def check_monthly_reports(township_id: int, key: str) -> None:
 
 actors = [rebuild_figures, check_monthly_reports]
 schedules = [
-    Schedule(name="figures:nightly", actor="rebuild_figures", key=partial(rebuild_figures_key, "nightly"), hour=2),
-    Schedule(name="figures:reports", actor="check_monthly_reports", key=reports_key, hour=7),
+    Schedule(name="figures:nightly", actor="rebuild_figures", key=partial(rebuild_figures_key, "nightly"), hour=2,
+             label="每日统计"),
+    Schedule(name="figures:reports", actor="check_monthly_reports", key=reports_key, hour=7,
+             label="月报检查"),
 ]

@@ -4,13 +4,13 @@ opens it. Told a few days back on a held clock, as the other concepts tell their
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
 
-from baoxue.platform.clock import CHINA, clock, utcnow
-from baoxue.platform.demo import DemoContext, acting, as_township
+from baoxue.platform.clock import clock, utcnow
+from baoxue.platform.demo import DemoContext, acting, as_township, story_time
 from baoxue.platform.jobs import JobRun
 from baoxue.platform.permissions import DutyCode, Role
 from baoxue.tenants.cases.flows import Stage
@@ -49,10 +49,6 @@ def seed(demo: DemoContext) -> None:
             _seed_township(demo, seeded, start)
 
 
-def _at(start: datetime, days_ago: int, hour: int) -> datetime:
-    day = start.astimezone(CHINA).date() - timedelta(days=days_ago)
-    return min(datetime.combine(day, time(hour), tzinfo=CHINA), start)
-
 
 def _seed_township(demo: DemoContext, seeded: Any, start: datetime) -> None:
     session = demo.session
@@ -65,13 +61,14 @@ def _seed_township(demo: DemoContext, seeded: Any, start: datetime) -> None:
     departments = {d.duty_code: d.id for d in session.scalars(select(Department).where(
         Department.township_id == township_id))}
     for (referrer, kind, duty, _handler, days_ago, steps, reason), case in zip(STORIES, cases):
-        with acting(session, actors[referrer], _at(start, days_ago, 9)) as actor:
+        with acting(session, actors[referrer], story_time(start, days_ago, 9)) as actor:
             ticket = do_open_referral(session, actor, kind=kind, department_id=departments[duty.value], reason=reason,
-                                      case_id=case.id, grant_family=kind == "poverty")
+                                      case_id=case.id, grant_family=kind == "poverty",
+                                      grant_photos=kind == "child_labour")
         for n, (who, action, note) in enumerate(steps, start=1):
-            with acting(session, actors[who], _at(start, max(days_ago - 2 * n, 0), 10 + n)) as actor:
+            with acting(session, actors[who], story_time(start, max(days_ago - 2 * n, 0), 10 + n)) as actor:
                 do_referral_step(session, actor, ticket.id, action, note)
-    with acting(session, actors["village1"], _at(start, 8, 15)) as actor:  # no case: a village's own matter
+    with acting(session, actors["village1"], story_time(start, 8, 15)) as actor:  # no case: a village's own matter
         do_open_referral(session, actor, kind="internet_cafe", department_id=departments[DutyCode.CULTURE.value],
                          subject="村口网吧夜间接纳未成年人",
                          reason="多名初中生晚上在村口网吧上网到深夜，第二天不到校，请文化站检查处理。")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from baoxue.platform.flows import Step
 from baoxue.platform.permissions import DutyCode
 
 
@@ -55,16 +56,6 @@ OPEN_STATES = frozenset({State.OPENED, State.ACCEPTED, State.IN_PROGRESS, State.
 class Side(StrEnum):
     REFERRER = "referrer"
     DEPARTMENT = "department"
-
-
-@dataclass(frozen=True)
-class Step:
-    action: str
-    label: str
-    side: Side
-    before: frozenset[State]
-    after: State
-    needs_note: str = ""  # the field's message when a note is required
 
 
 STEPS = {s.action: s for s in (

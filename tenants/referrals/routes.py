@@ -141,9 +141,18 @@ def _ticket_page(request: Request[Any, Any, Any], db: Session, referral_id: int,
     steps = [s for s in STEPS.values() if s.side == side and State(ticket.state) in s.before] if can_act else []
     return page(request, "referrals/ticket.html", {
         "ticket": ticket, "out": _out(db, actor, ticket), "child": service.need_to_know(db, actor, ticket),
+        "photos": service.granted_photos(db, actor, ticket),
         "steps": service.steps_of(db, ticket), "actions": steps, "department_view": department,
         "open": State(ticket.state) in OPEN_STATES, "errors": errors or {}, "failed_action": action,
         "action_labels": {"open": "开转介单", **{a: s.label for a, s in STEPS.items()}}}, status=status)
+
+
+@get("/referrals/{referral_id:int}/photos/{photo_id:int}", opt=READ, include_in_schema=False, sync_to_thread=True)
+def granted_photo_page(request: Request[Any, Any, Any], db: Session, referral_id: int, photo_id: int) -> Response[bytes]:
+    """A photo of the case, for the department the referrer let see it, while the ticket is open."""
+    data = service.do_view_granted_photo(db, actor_of(request), access_referral(db, referral_id), photo_id,
+                                         request.app.state.settings)
+    return Response(content=data, media_type="image/jpeg", headers={"Content-Disposition": "inline"})
 
 
 @post("/referrals/{referral_id:int}/steps", opt=STEP_PROBE, include_in_schema=False, sync_to_thread=True)
@@ -218,4 +227,4 @@ def save_routes_page(request: Request[Any, Any, Any], db: Session, data: Form) -
 
 
 routes = [referrals_api, open_api, routes_api, save_routes_api, referral_api, step_api, list_page, new_page, open_page,
-          routes_page, save_routes_page, ticket_page, step_page]
+          routes_page, save_routes_page, ticket_page, granted_photo_page, step_page]

@@ -32,8 +32,9 @@ from baoxue.platform.scoping import consequences, township_facts
 from baoxue.platform.templating import mask_id_number
 from baoxue.tenants.cases import timeline
 from baoxue.tenants.cases.flows import EntryKind, Stage
-from baoxue.tenants.cases.models import Case, CaseEntry
+from baoxue.tenants.cases.models import Case, CaseEntry, HomeVisit, Photo
 from baoxue.tenants.cases.policy import access_case
+from baoxue.tenants.notifications.service import send as send_notification
 from baoxue.tenants.referrals.events import Event
 from baoxue.tenants.referrals.flows import DEFAULT_ROUTES, ENFORCEMENT_KIND, OPEN_STATES, STEPS, Route, Side, State
 from baoxue.tenants.referrals.models import Referral, ReferralRoute, ReferralStep
@@ -266,6 +267,28 @@ def _record_step(session: Session, actor: Any, ticket: Referral, action: str, no
                                        + (f"。{note}" if note and action != "open" else ""),
                                details={"referral_id": ticket.id, "action": action, "state": ticket.state})
         reconcile(session, SUBJECT, ticket.id, _due(ticket))
+        _notify(session, ticket, action, number)
+
+
+def _notify(session: Session, ticket: Referral, action: str, number: int) -> None:
+    """Tell whoever the step hands the ticket to (notifications, once per step by its key). The
+    department's line names no child: it keeps its notifications after the ticket closes."""
+    href, key = f"/referrals/{ticket.id}", f"referrals:{ticket.id}:{number}"
+    department = Owner(UnitKind.DEPARTMENT, ticket.department_id)
+    route = DEFAULT_ROUTES.get(ticket.kind)
+    what = route.label if route is not None else "转介事项"
+    if action in ("open", "reopen"):
+        text = (f"新转介单第{ticket.number}号（{what}），来自{ticket.referrer_name}，请受理或退回。" if action == "open"
+                else f"转介单第{ticket.number}号（{what}）转介方要求重新办理，请继续办理。")
+        send_notification(session, key=key, to=[department], kind="ticket", text=text, href=href)
+    elif action in ("return", "resolve"):
+        referrer = Owner(UnitKind(ticket.from_unit_kind), ticket.from_unit_id,
+                         "" if ticket.referrer_membership_id else CONFIRMED_BY.get(ticket.from_unit_kind, ""),
+                         membership_id=ticket.referrer_membership_id)
+        name = department_names(session, {ticket.department_id}).get(ticket.department_id, "部门")
+        text = (f"{name}退回了转介单第{ticket.number}号：{ticket.subject}" if action == "return"
+                else f"{name}已办结转介单第{ticket.number}号，请确认办理结果：{ticket.subject}")
+        send_notification(session, key=key, to=[referrer], kind="ticket", text=text, href=href)
 
 
 def _due(ticket: Referral) -> list[Due]:
@@ -355,6 +378,31 @@ def need_to_know(session: Session, actor: Any, ticket: Referral) -> ChildFacts |
     audit.record(session, Event.VIEWED, entity=ticket, changes={"student_id": student.id,
                                                                 "family": ticket.grant_family})
     return facts
+
+
+def granted_photos(session: Session, actor: Any, ticket: Referral) -> list[Photo]:
+    """The case's photos (its own and its visits'), for the department the referrer let see
+    them, while the ticket is open; else none."""
+    m = actor.membership
+    if (m is None or m.unit_kind != UnitKind.DEPARTMENT or not ticket.grant_photos or ticket.case_id is None
+            or State(ticket.state) not in OPEN_STATES):
+        return []
+    with township_facts(session):  # the photos of the one case the ticket names
+        visits = select(HomeVisit.id).where(HomeVisit.case_id == ticket.case_id)
+        return list(session.scalars(select(Photo).where(
+            (Photo.case_id == ticket.case_id) | Photo.visit_id.in_(visits)).order_by(Photo.id).limit(50)))
+
+
+def do_view_granted_photo(session: Session, actor: Any, ticket: Referral, photo_id: int,
+                          settings: Any = None) -> bytes:
+    """One granted photo (the downscaled copy), each view audited; any other is a 404."""
+    from baoxue.tenants.cases.service import photo_bytes
+
+    photo = next((p for p in granted_photos(session, actor, ticket) if p.id == photo_id), None)
+    if photo is None:
+        raise not_found()
+    audit.record(session, Event.VIEWED, entity=ticket, changes={"student_id": ticket.student_id, "photo_id": photo.id})
+    return photo_bytes(session, photo, small=True, settings=settings)
 
 
 def _age(born: date | None, today: date) -> int | None:

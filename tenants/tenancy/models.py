@@ -52,6 +52,8 @@ class Township(Base):
     # order, comma-separated): art. 58 allows the order to correct; fines need a provincial rule.
     enforcement_documents: Mapped[str] = mapped_column(String(100), default="persuasion,order,court")
     notice_series: Mapped[str] = mapped_column(String(30), default="义劝通字")  # 义劝通字〔2026〕第7号
+    # Its circulars' series (板当府通〔2026〕3号); "" = its name's short form + 府通 (circulars/service.py).
+    circular_series: Mapped[str] = mapped_column(String(30), default="")
     # A returned child (辍返生) is visited every `return_visit_days` for `return_watch_weeks`.
     return_watch_weeks: Mapped[int] = mapped_column(SmallInteger, default=8)
     return_visit_days: Mapped[int] = mapped_column(SmallInteger, default=14)
@@ -135,6 +137,7 @@ class User(Base):
     username: Mapped[str] = mapped_column(String(64), unique=True)
     display_name: Mapped[str] = mapped_column(String(64))
     phone: Mapped[str] = mapped_column(String(20), default="")
+    email: Mapped[str | None] = mapped_column(String(120), default=None)  # where e-mailed notifications go (0012)
     password_hash: Mapped[str] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     failed_logins: Mapped[int] = mapped_column(SmallInteger, default=0)

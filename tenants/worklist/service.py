@@ -184,6 +184,19 @@ def overdue_of_unit(session: Session, unit_kind: UnitKind, unit_id: int, *, limi
     return _with_owners(session, list(session.scalars(query.order_by(WorkItem.due_on, WorkItem.id).limit(limit))))
 
 
+def overdue_by_unit_and_kind(session: Session) -> dict[tuple[str, int | None], dict[str, int]]:
+    """Open items past their day, counted by owning unit and kind, as the reader's scope reads
+    them (one grouped query): what a circular or an agenda says a unit is behind on."""
+    rows = session.execute(select(WorkItem.owner_unit_kind, WorkItem.owner_unit_id, WorkItem.kind,
+                                  func.count(WorkItem.id))
+                           .where(WorkItem.closed_at.is_(None), WorkItem.due_on < clock.today())
+                           .group_by(WorkItem.owner_unit_kind, WorkItem.owner_unit_id, WorkItem.kind)).all()
+    found: dict[tuple[str, int | None], dict[str, int]] = {}
+    for unit_kind, unit_id, kind, n in rows:
+        found.setdefault((unit_kind, unit_id), {})[kind] = n
+    return found
+
+
 def _with_owners(session: Session, items: list[WorkItem]) -> list[Overdue]:
     names = _owner_names(session, {i.owner_membership_id for i in items if i.owner_membership_id})
     return [Overdue(i, names.get(i.owner_membership_id or 0) or ROLE_LABELS.get(Role(i.owner_role), "")

@@ -102,6 +102,10 @@ def _recipes() -> dict[str, tuple[Callable[[World], Any], str]]:
     from tests.tenants.figures.audit_helpers import audit_recipes as figure_recipes
     from tests.tenants.census.helpers import audit_recipes as census_recipes
     from tests.tenants.referrals.helpers import audit_recipes as referral_recipes
+    from tests.tenants.circulars.helpers import audit_recipes as circular_recipes
+    from tests.tenants.meetings.helpers import audit_recipes as meeting_recipes
+    from tests.tenants.notifications.helpers import audit_recipes as notification_recipes
+    from tests.tenants.tasks.helpers import audit_recipes as task_recipes
 
     def u() -> str:
         return secrets.token_hex(3)
@@ -218,6 +222,10 @@ def _recipes() -> dict[str, tuple[Callable[[World], Any], str]]:
         **figure_recipes(),
         **census_recipes(),
         **referral_recipes(),
+        **circular_recipes(),
+        **meeting_recipes(),
+        **notification_recipes(),
+        **task_recipes(),
     }
 
 

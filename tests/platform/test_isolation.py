@@ -30,7 +30,11 @@ from baoxue.platform.permissions import Role
 from baoxue.tenants.attendance.models import AbsenceSpell, Leave
 from baoxue.tenants.cases.models import Case, HomeVisit, Notice, Photo
 from baoxue.tenants.census.models import CensusChild
+from baoxue.tenants.circulars.models import Circular
+from baoxue.tenants.meetings.models import Meeting
+from baoxue.tenants.notifications.models import Notification
 from baoxue.tenants.referrals.models import Referral
+from baoxue.tenants.tasks.models import Task, TaskCopy, TaskEvidence, TaskTemplate
 from baoxue.tenants.school_calendar.models import CalendarDay, SchoolTerm
 from baoxue.tenants.status_changes.models import StatusChange
 from baoxue.tenants.students.models import Student
@@ -38,7 +42,7 @@ from baoxue.tenants.tenancy.demo import DEMO_PASSWORD, DEMO_USERS
 from baoxue.tenants.tenancy.models import Department, Membership, School, SchoolClass, Township, User, Village
 
 UNIT_OWNED = {"class", "student", "membership", "user", "change", "case", "visit", "photo", "notice",
-              "spell", "leave", "child"}  # what a sibling unit owns
+              "spell", "leave", "child", "task", "copy", "evidence"}  # what a sibling unit owns
 REFUSED = {403, 404}
 # A `{day:str}` in a path is a date (a class's day of attendance), not an id: a real one is sent.
 DATE_PARAM = re.compile(r"{day:str}")
@@ -84,8 +88,31 @@ class Probe:
     def kinds(self) -> set[str]:
         found = {kind_of(p) for p in self.params}
         if isinstance(self.body, dict):
-            found |= {v[1:] for v in self.body.values() if isinstance(v, str) and v.startswith("$")}
+            found |= {name for v in self.body.values() for name in _placeholders(v)}
         return found
+
+
+PLACEHOLDER = re.compile(r"\$([a-z_]+)")
+
+
+def _placeholders(value: Any) -> set[str]:
+    """The kinds a probe's value names: "$school", "school:$school", or a list of such."""
+    if isinstance(value, str):
+        return set(PLACEHOLDER.findall(value))
+    if isinstance(value, list):
+        return {name for v in value for name in _placeholders(v)}
+    return set()
+
+
+def _filled(value: Any, ids: dict[str, int]) -> Any:
+    """A probe's value with its placeholders replaced: "$school" by the id, "school:$school" in the text."""
+    if isinstance(value, str) and value.startswith("$") and value[1:] in ids:
+        return ids[value[1:]]
+    if isinstance(value, str):
+        return PLACEHOLDER.sub(lambda m: str(ids[m.group(1)]), value)
+    if isinstance(value, list):
+        return [_filled(v, ids) for v in value]
+    return value
 
 
 def api_probes(app: Any) -> list[Probe]:
@@ -150,6 +177,10 @@ def _ids(settings: Any, township_id: int, *, exclude_unit: tuple[str, int] | Non
         child_q = select(CensusChild.id).where(CensusChild.township_id == township_id, CensusChild.source == "census")
         village_q = select(Village.id).where(Village.township_id == township_id)
         referral_q = select(Referral.id).where(Referral.township_id == township_id)
+        copy_q = select(TaskCopy.id).where(TaskCopy.township_id == township_id)
+        meeting_q = select(Meeting.id).where(Meeting.township_id == township_id)
+        circular_q = select(Circular.id).where(Circular.township_id == township_id)
+        notification_q = select(Notification.id).where(Notification.township_id == township_id)
         if exclude_unit:
             kind, unit = exclude_unit
             if kind == "school":
@@ -185,6 +216,22 @@ def _ids(settings: Any, township_id: int, *, exclude_unit: tuple[str, int] | Non
             elif kind == "department":
                 membership_q = membership_q.where(Membership.department_id.is_(None))
                 referral_q = referral_q.where(Referral.department_id != unit)  # another department's ticket
+            # A notification is its person's alone: one of someone outside the unit.
+            unit_column = {"school": Membership.school_id, "village": Membership.village_id,
+                           "department": Membership.department_id}[kind]
+            notification_q = notification_q.where(Notification.membership_id.in_(select(Membership.id).where(
+                Membership.township_id == township_id, or_(unit_column.is_(None), unit_column != unit))))
+        if exclude_unit:  # a record of another unit; a circular (a draft) the unit did not draft
+            kind, unit = exclude_unit
+            meeting_q = meeting_q.where(or_(Meeting.unit_kind != kind, Meeting.unit_id != unit))
+            circular_q = circular_q.where(or_(Circular.drafted_by_unit_kind != kind,
+                                              Circular.drafted_by_unit_id.is_(None), Circular.drafted_by_unit_id != unit))
+        if exclude_unit:  # a task copy is its unit's (a named person's sits in the person's unit)
+            kind, unit = exclude_unit
+            copy_q = copy_q.where(or_(TaskCopy.unit_kind != kind, TaskCopy.unit_id != unit))
+        # A task is read through a copy of it: one with no copy the unit holds.
+        task_q = select(Task.id).where(Task.township_id == township_id, Task.id.not_in(
+            select(TaskCopy.task_id).where(TaskCopy.township_id == township_id, TaskCopy.id.not_in(copy_q))))
         school = first(school_q)
         membership = first(membership_q)
         return {
@@ -208,6 +255,14 @@ def _ids(settings: Any, township_id: int, *, exclude_unit: tuple[str, int] | Non
             "leave": first(leave_q),
             "child": first(child_q),
             "referral": first(referral_q),
+            "copy": first(copy_q),
+            "task": first(task_q),
+            "evidence": first(select(TaskEvidence.id).where(TaskEvidence.township_id == township_id,
+                                                            TaskEvidence.copy_id.in_(copy_q))),
+            "template": first(select(TaskTemplate.id).where(TaskTemplate.township_id == township_id)),
+            "meeting": first(meeting_q),
+            "circular": first(circular_q),
+            "notification": first(notification_q),
         }
 
 
@@ -245,7 +300,7 @@ def _fill(probe: Probe, ids: dict[str, int]) -> tuple[str, dict[str, Any]]:
     if body == "xlsx":
         kwargs["files"] = {"file": ("probe.xlsx", _tiny_xlsx(), "application/octet-stream")}
     elif isinstance(body, dict) and probe.method != "DELETE":
-        filled = {k: ids[v[1:]] if isinstance(v, str) and v.startswith("$") else v for k, v in body.items()}
+        filled = {k: _filled(v, ids) for k, v in body.items()}
         if probe.path.startswith("/api/"):
             kwargs["json"] = filled
         else:

@@ -60,7 +60,22 @@ def audit_recipes() -> dict[str, tuple[Any, Any]]:
             ("resolve_days", r.resolve_days))}
         return service.do_save_routes(w.session, {**values, "harm.respond_days": 2})
 
+    def photo_viewed(w: Any) -> Any:
+        from baoxue.tenants.cases.models import Case, HomeVisit, Photo
+
+        academic = acting(w.session, w.settings, "bd_mid_academic")
+        case_id = w.session.scalars(select(HomeVisit.case_id).join(Photo, Photo.visit_id == HomeVisit.id)
+                                    .join(Case, Case.id == HomeVisit.case_id).where(Case.stage != "closed")
+                                    .limit(1)).one()
+        ticket = service.do_open_referral(w.session, academic, kind="child_labour", reason="审计。", case_id=case_id,
+                                          department_id=department(w.settings, w.township_id, "labour"),
+                                          grant_photos=True)
+        labour = acting(w.session, w.settings, "bd_labour")
+        photo = service.granted_photos(w.session, labour, ticket)[0]
+        return service.do_view_granted_photo(w.session, labour, ticket, photo.id, w.settings)
+
     return {
+        "service.do_view_granted_photo": (photo_viewed, Event.VIEWED),
         "service.do_save_routes": (routed, Event.ROUTES_CHANGED),
         "service.do_open_referral": (opened, Event.OPENED),
         "service.do_referral_step": (stepped, Event.STEP),

@@ -11,7 +11,6 @@ from litestar.exceptions import NotFoundException
 from sqlalchemy import select
 
 from baoxue.platform.audit import AuditEvent
-from baoxue.platform.db import TenantContext, new_session
 from baoxue.platform.errors import Conflict, InvalidInput
 from baoxue.tenants.cases.models import CaseEntry
 from baoxue.tenants.cases.policy import access_case
@@ -21,14 +20,6 @@ from baoxue.tenants.referrals.policy import access_referral
 from baoxue.tenants.students.models import Student
 from baoxue.tenants.worklist.models import WorkItem
 from tests.tenants.referrals.helpers import acting, department, open_case
-
-
-@pytest.fixture
-def s(demo: Any) -> Any:
-    session = new_session(TenantContext(), demo)
-    yield session
-    session.rollback()
-    session.close()
 
 
 def _open(s: Any, demo: Any, township: int, *, kind: str = "child_labour", duty: str = "labour",
@@ -180,3 +171,33 @@ def test_the_township_changes_its_routing_and_new_tickets_follow_it(s: Any, demo
     event = s.scalars(select(AuditEvent).where(AuditEvent.event == "referrals:routes:changed")
                       .order_by(AuditEvent.id.desc())).first()
     assert set(event.changes) == {"poverty"} and "受理 2 天" in event.changes["poverty"]["to"]
+
+
+def test_photos_reach_the_department_only_when_granted_and_while_open(s: Any, demo: Any,
+                                                                       townships: dict[str, int]) -> None:
+    from baoxue.tenants.cases.models import Case, HomeVisit, Photo
+
+    bd = townships["DEMO-BD"]
+    academic = acting(s, demo, "bd_mid_academic")  # a case of the school, open, its visits photographed
+    case_id = s.scalars(select(HomeVisit.case_id).join(Photo, Photo.visit_id == HomeVisit.id)
+                        .join(Case, Case.id == HomeVisit.case_id).where(Case.stage != "closed")
+                        .order_by(HomeVisit.case_id.desc()).limit(1)).first()
+    assert case_id is not None, "the demo's visits of a case carry photos"
+    kinds = {"child_labour": "labour", "left_behind": "social_affairs"}
+    granted, withheld = (service.do_open_referral(s, academic, kind=kind, department_id=department(demo, bd, duty),
+                                                  reason="请协助。", case_id=case_id, grant_photos=kind == "child_labour")
+                         for kind, duty in kinds.items())
+    labour = acting(s, demo, "bd_labour")
+    photos = service.granted_photos(s, labour, access_referral(s, granted.id))
+    assert photos and service.do_view_granted_photo(s, labour, granted, photos[0].id, demo)
+    assert s.scalars(select(AuditEvent.changes).where(AuditEvent.event == "referrals:referral:viewed",
+                                                      AuditEvent.entity_id == str(granted.id))).all()[-1][
+        "photo_id"] == photos[0].id
+    social = acting(s, demo, "bd_social")
+    assert service.granted_photos(s, social, access_referral(s, withheld.id)) == []
+    with pytest.raises(NotFoundException):  # not granted: not even by its id
+        service.do_view_granted_photo(s, social, withheld, photos[0].id, demo)
+    _step(s, demo, "bd_labour", granted, "return", "不属本部门职责。")
+    labour = acting(s, demo, "bd_labour")
+    with pytest.raises(NotFoundException):  # the ticket is no longer open
+        service.do_view_granted_photo(s, labour, access_referral(s, granted.id), photos[0].id, demo)

@@ -25,9 +25,13 @@ def membership_view(session: Any, membership: Any) -> MembershipView:
     class_ids = tuple(session.scalars(select(MembershipClass.class_id)
                                       .where(MembershipClass.membership_id == membership.id)))
     role = Role(membership.role)
+    from baoxue.tenants.tenancy.models import Department
+
+    duty = session.scalar(select(Department.duty_code).where(Department.id == membership.department_id)) \
+        if membership.department_id else ""
     return MembershipView(id=membership.id, township_id=membership.township_id, township_name=township, role=role,
                           unit_kind=role.unit_kind, unit_id=membership.unit_id, unit_name=school or "",
-                          class_ids=class_ids)
+                          class_ids=class_ids, duty=duty or "")
 
 
 def actor_from(user: Any, view: MembershipView) -> Actor:
