@@ -3,7 +3,7 @@
 # WeasyPrint, Chromium for the browser tests, poppler-utils (pdftotext, pdffonts) for the tests
 # that read generated PDFs. Installs them as root; otherwise says how.
 set -uo pipefail
-wanted=(fonts-noto-cjk libharfbuzz-subset0 chromium poppler-utils)
+wanted=(fonts-noto-cjk libharfbuzz-subset0 chromium poppler-utils zbar-tools)
 command -v dpkg-query >/dev/null 2>&1 || { echo "not Debian: install a CJK font, HarfBuzz (hb-subset), Chromium and poppler-utils yourself"; exit 0; }
 missing=()
 for p in "${wanted[@]}"; do

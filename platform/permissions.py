@@ -111,6 +111,9 @@ class Permission(StrEnum):
     CIRCULAR_READ = "circulars:circular:read"  # the township's circulars (通报)
     CIRCULAR_ISSUE = "circulars:circular:issue"  # draft and issue a circular (the office, the party-government office)
     NOTIFICATION_READ = "notifications:notification:read"  # one's own notifications
+    CONTRACT_READ = "contracts:contract:read"  # responsibility contracts (责任书) of one's unit; the township all
+    CONTRACT_ISSUE = "contracts:contract:issue"  # the office: issue this school year's contracts
+    CONTRACT_SIGN = "contracts:contract:sign"  # sign one's own side of a contract
 
 
 _EVERYONE = {Permission.STRUCTURE_READ, Permission.CALENDAR_READ, Permission.CIRCULAR_READ,
@@ -125,6 +128,8 @@ _ATTENDANCE_WORK = {Permission.ATTENDANCE_READ, Permission.ATTENDANCE_WRITE}
 _CASE_WORK = {Permission.CASE_READ, Permission.CASE_WRITE, Permission.REFERRAL_READ, Permission.REFERRAL_OPEN}
 # Who requests status changes and takes their steps (which step is whose: status_changes/flows.py).
 _STATUS_WORK = {Permission.STATUS_READ, Permission.STATUS_WRITE}
+# A party to a responsibility contract reads and signs it (the township side: the office, the leader).
+_CONTRACT_PARTY = {Permission.CONTRACT_READ, Permission.CONTRACT_SIGN}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.COUNTY_VIEWER: frozenset(_EVERYONE | {Permission.FIGURES_READ}),
@@ -134,7 +139,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
                                              Permission.DASHBOARD_READ, Permission.REFERRAL_READ,
                                              Permission.TASK_READ, Permission.TASK_ASSIGN, Permission.TASK_WORK,
                                              Permission.MEETING_READ,
-                                             Permission.LEADING_GROUP}),
+                                             Permission.LEADING_GROUP} | _CONTRACT_PARTY),
     # The office takes the central school's steps where a township has no central school.
     Role.OFFICE_STAFF: frozenset(
         _TOWNSHIP_READ | _CASE_WORK | {Permission.AUDIT_READ, Permission.STUDENT_READ_PERSONAL,
@@ -145,7 +150,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
                                        Permission.FIGURES_SETTINGS, Permission.DASHBOARD_READ,
                                        Permission.REFERRAL_ROUTES, Permission.TASK_READ,
                                        Permission.TASK_ASSIGN, Permission.TASK_WORK, Permission.MEETING_READ, Permission.MEETING_WRITE,
-                                       Permission.LEADING_GROUP, Permission.CIRCULAR_ISSUE}
+                                       Permission.LEADING_GROUP, Permission.CIRCULAR_ISSUE,
+                                       Permission.CONTRACT_ISSUE} | _CONTRACT_PARTY
     ),
     # Which list a department imports follows its duty (census/service.py): police the
     # household register, finance and social affairs the poverty list.
@@ -157,12 +163,12 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.VILLAGE_CADRE: frozenset(_EVERYONE | _CASE_WORK | _ROUTINE_WORK | {Permission.STUDENT_READ, Permission.STUDENT_READ_PERSONAL,
                                                             Permission.FIGURES_READ, Permission.CENSUS_READ,
                                                             Permission.CENSUS_WRITE, Permission.CENSUS_IMPORT,
-                                                            Permission.LEDGER_READ}),
+                                                            Permission.LEDGER_READ} | _CONTRACT_PARTY),
     Role.PRINCIPAL: frozenset(
         _EVERYONE | _STATUS_WORK | _CASE_WORK | _ATTENDANCE_WORK | _ROUTINE_WORK | {
             Permission.STUDENT_READ, Permission.STUDENT_READ_PERSONAL, Permission.FIGURES_READ, Permission.PEOPLE_READ,
             Permission.ROSTER_IMPORT, Permission.NOTICE_ISSUE, Permission.CALENDAR_WRITE, Permission.LEDGER_READ,
-            Permission.REPORT_SUBMIT}
+            Permission.REPORT_SUBMIT} | _CONTRACT_PARTY
     ),
     Role.ACADEMIC_OFFICE: frozenset(
         _EVERYONE | _STATUS_WORK | _CASE_WORK | _ATTENDANCE_WORK | _ROUTINE_WORK | {
@@ -174,11 +180,11 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         _EVERYONE | _STATUS_WORK | _CASE_WORK | _ATTENDANCE_WORK | {Permission.TASK_READ, Permission.TASK_WORK,
                                                                     Permission.MEETING_READ, Permission.STUDENT_READ,
                                                                     Permission.STUDENT_READ_PERSONAL,
-                                                                    Permission.LEDGER_READ}
+                                                                    Permission.LEDGER_READ} | _CONTRACT_PARTY
     ),
     # A subject teacher tells the class teacher of an absence and joins visits: reads and records.
     Role.SUBJECT_TEACHER: frozenset(_EVERYONE | _CASE_WORK | {Permission.STUDENT_READ, Permission.TASK_READ,
-                                                             Permission.TASK_WORK}),
+                                                             Permission.TASK_WORK} | _CONTRACT_PARTY),
     Role.SYSTEM_ADMIN: frozenset(
         _TOWNSHIP_READ | {Permission.STRUCTURE_WRITE, Permission.PEOPLE_WRITE, Permission.AUDIT_READ,
                           Permission.FIGURES_REBUILD}

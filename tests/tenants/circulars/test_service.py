@@ -126,3 +126,13 @@ def test_who_drafts_and_bad_input(s: Any, demo: Any, townships: dict[str, int]) 
     assert "至少选择" in empty.value.errors["units"]
     assert [(u.unit_kind, u.unit_id) for u in s.scalars(select(CircularUnit).where(
         CircularUnit.circular_id == circular.id).order_by(CircularUnit.id))] == before
+
+
+def test_the_party_office_opens_on_the_units_behind_and_other_departments_do_not(s: Any, demo: Any) -> None:
+    from baoxue.tenants.circulars.home import todos
+
+    party = acting(s, demo, "bd_party")
+    (first, *_) = [t.text for t in todos(s, party)]
+    assert "个单位存在逾期未办事项" in first  # the demo has overdue census tasks and case steps
+    police = acting(s, demo, "bd_police")
+    assert not any("逾期未办" in t.text for t in todos(s, police))
