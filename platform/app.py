@@ -35,7 +35,8 @@ from baoxue.platform.security import CsrfMiddleware, security_headers
 from baoxue.platform.settings import PROJECT_ROOT, Settings, get_settings
 from baoxue.platform.transactions import TransactionMiddleware, provide_db
 
-PLATFORM_ROUTE_MODULES = ("baoxue.platform.health", "baoxue.platform.identity_routes", "baoxue.platform.audit_routes")
+PLATFORM_ROUTE_MODULES = ("baoxue.platform.health", "baoxue.platform.identity_routes", "baoxue.platform.audit_routes",
+                          "baoxue.platform.jobs_routes")
 
 
 class BaoxueCore(InitPluginProtocol):

@@ -80,6 +80,14 @@ def acting(session: Session, actor: Any, moment: datetime) -> Iterator[Any]:
         yield actor
 
 
+def for_each_township(demo: DemoContext, seed_township: Any) -> None:
+    """Tell a concept's demo story in each demo township, `seed_township(demo, seeded, start)`,
+    on a clock held at the moment seeding began (restored afterwards)."""
+    with clock.kept() as start:
+        for seeded in demo.state["tenancy"].values():
+            seed_township(demo, seeded, start)
+
+
 def story_time(start: datetime, days_ago: int, hour: int = 9) -> datetime:
     """`hour` o'clock China time, `days_ago` days before the seeding began (never after it): when a
     demo story's step happened."""

@@ -13,3 +13,4 @@ class Event(EventEnum):
     PASSWORD_CHANGED = "identity:password:changed", "修改密码"
     PASSWORD_RESET = "identity:password:reset", "重置密码"
     ACCESS_DENIED = "access:denied", "访问被拒绝"
+    JOB_RETRIED = "jobs:job:retried", "重新运行失败的后台任务"

@@ -323,6 +323,48 @@ def run_once(township_id: int, key: str, actor: str, work: Callable[[Session], d
             return RUNNING
 
 
+# --- the dead-letter list ------------------------------------------------------------------------
+
+def failed_jobs(session: Session, limit: int = 100) -> list[JobRun]:
+    """The township's failed jobs, the latest first: those still being retried by the workers,
+    and those they gave up on (`gave_up`), which wait for someone to press 重试."""
+    return list(session.scalars(select(JobRun).where(JobRun.status == FAILED)
+                                .order_by(JobRun.finished_at.desc(), JobRun.id.desc()).limit(limit)))
+
+
+def gave_up(run: JobRun) -> bool:
+    """Every delivery dramatiq makes (the first and its retries) has failed."""
+    from baoxue.workers.actors import actor_named
+
+    try:
+        retries = int(actor_named(run.actor).options.get("max_retries", 0))
+    except LookupError:
+        return True  # an actor this code no longer has: nothing will retry it
+    return run.status == FAILED and run.attempts > retries
+
+
+def do_retry_job(session: Session, actor: Any, job_id: int) -> JobRun:
+    """Queue a failed job again under its key (sent after the commit); its work is idempotent, so
+    running it again finishes what it could not."""
+    from baoxue.platform import audit
+    from baoxue.platform.access import access
+    from baoxue.platform.errors import Conflict
+    from baoxue.platform.events import Event
+
+    run = access(session, JobRun, job_id, for_write=True)
+    if run.status != FAILED:
+        raise Conflict(detail="只有失败的后台任务可以重新运行。")
+    attempts = run.attempts
+    request_job(session, run.township_id, run.actor, run.key)
+    audit.record(session, Event.JOB_RETRIED, entity=run, changes={"key": run.key, "attempts": attempts,
+                                                                  "error": run_error_line(run)})
+    return run
+
+
+def run_error_line(run: JobRun) -> str:
+    return (run.error or "").splitlines()[0][:200] if run.error else ""
+
+
 from baoxue.platform.scoping import TownshipWide  # noqa: E402 - the policy sits beside its model
 
 

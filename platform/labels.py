@@ -69,6 +69,7 @@ def _job_names(_session: Session, keys: Collection[str]) -> dict[str, str]:
 PLATFORM_FIELDS: dict[str, Field | str] = {
     "q": "查询内容",
     "page": "页码",
+    "job_id": "后台任务",
     "username": "用户名",
     "password": "密码",
     "current_password": "当前密码",

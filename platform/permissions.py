@@ -111,6 +111,8 @@ class Permission(StrEnum):
     CIRCULAR_READ = "circulars:circular:read"  # the township's circulars (通报)
     CIRCULAR_ISSUE = "circulars:circular:issue"  # draft and issue a circular (the office, the party-government office)
     NOTIFICATION_READ = "notifications:notification:read"  # one's own notifications
+    JOBS_READ = "platform:jobs:read"  # the background jobs that failed (the dead-letter list)
+    JOBS_RETRY = "platform:jobs:retry"  # run a failed job again
     CONTRACT_READ = "contracts:contract:read"  # responsibility contracts (责任书) of one's unit; the township all
     CONTRACT_ISSUE = "contracts:contract:issue"  # the office: issue this school year's contracts
     CONTRACT_SIGN = "contracts:contract:sign"  # sign one's own side of a contract
@@ -187,7 +189,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
                                                              Permission.TASK_WORK} | _CONTRACT_PARTY),
     Role.SYSTEM_ADMIN: frozenset(
         _TOWNSHIP_READ | {Permission.STRUCTURE_WRITE, Permission.PEOPLE_WRITE, Permission.AUDIT_READ,
-                          Permission.FIGURES_REBUILD}
+                          Permission.FIGURES_REBUILD, Permission.JOBS_READ, Permission.JOBS_RETRY}
     ),
 }
 

@@ -18,7 +18,8 @@ def nav_for(actor: Any) -> list[NavEntry]:
     """The menu: every concept's entries (and the shell's audit page) the actor may open."""
     if actor is None:
         return []
-    entries = [*navigation(), NavEntry("操作日志", "/audit", Permission.AUDIT_READ, order=900)]
+    entries = [*navigation(), NavEntry("操作日志", "/audit", Permission.AUDIT_READ, order=900),
+               NavEntry("后台任务", "/admin/jobs", Permission.JOBS_READ, order=910)]
     entries.sort(key=lambda e: e.order)
     return [e for e in entries if e.permission is None or actor.can(e.permission)]
 

@@ -7,8 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from baoxue.platform.clock import clock
-from baoxue.platform.demo import DemoContext, acting, story_time
+from baoxue.platform.demo import DemoContext, acting, for_each_township, story_time
 from baoxue.platform.permissions import Role
 from baoxue.tenants.circulars.service import do_change_circular, do_draft_circular, do_issue_circular, units_of
 from baoxue.tenants.tenancy.demo import demo_actors
@@ -17,9 +16,7 @@ LOGINS = {"office": Role.OFFICE_STAFF, "party": Role.DEPARTMENT_STAFF}
 
 
 def seed(demo: DemoContext) -> None:
-    with clock.kept() as start:
-        for seeded in demo.state["tenancy"].values():
-            _seed_township(demo, seeded, start)
+    for_each_township(demo, _seed_township)
 
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from baoxue.platform.clock import clock, utcnow
-from baoxue.platform.demo import DemoContext, acting, as_township, story_time
+from baoxue.platform.demo import DemoContext, acting, as_township, for_each_township, story_time
 from baoxue.platform.jobs import JobRun
 from baoxue.platform.permissions import DutyCode, Role
 from baoxue.tenants.cases.flows import Stage
@@ -44,9 +44,7 @@ STORIES: tuple[tuple[str, str, DutyCode, str, int, tuple[tuple[str, str, str], .
 
 
 def seed(demo: DemoContext) -> None:
-    with clock.kept() as start:
-        for seeded in demo.state["tenancy"].values():
-            _seed_township(demo, seeded, start)
+    for_each_township(demo, _seed_township)
 
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 
 from baoxue.platform.clock import CHINA, clock
-from baoxue.platform.demo import DemoContext, acting, as_township, story_time
+from baoxue.platform.demo import DemoContext, acting, as_township, for_each_township, story_time
 from baoxue.platform.permissions import DutyCode, Role
 from baoxue.tenants.tasks.service import (assignee_choices, create_recurring, do_add_evidence_file, do_assign_task,
                                           do_save_template, do_task_step)
@@ -27,9 +27,7 @@ DEMO_PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Ty
 
 
 def seed(demo: DemoContext) -> None:
-    with clock.kept() as start:
-        for seeded in demo.state["tenancy"].values():
-            _seed_township(demo, seeded, start)
+    for_each_township(demo, _seed_township)
 
 
 

@@ -22,6 +22,7 @@ from baoxue.platform import identity
 from baoxue.platform.audit import AuditEvent
 from baoxue.platform.concepts import all_concepts, all_events
 from baoxue.platform.db import TenantContext, cross_township_session, new_session, set_tenant
+from baoxue.platform import jobs
 from baoxue.platform.events import Event as PlatformEvent
 from baoxue.platform.clock import school_year
 from baoxue.platform.scoping import Scope
@@ -30,7 +31,7 @@ PASSWORD = "Audit2026x"
 
 
 def discovered_actions() -> dict[str, Callable[..., Any]]:
-    modules = [identity]
+    modules = [identity, jobs]
     for concept in all_concepts():
         package = importlib.import_module(concept.package)
         for info in pkgutil.iter_modules(package.__path__):
@@ -106,6 +107,7 @@ def _recipes() -> dict[str, tuple[Callable[[World], Any], str]]:
     from tests.tenants.meetings.helpers import audit_recipes as meeting_recipes
     from tests.tenants.notifications.helpers import audit_recipes as notification_recipes
     from tests.tenants.tasks.helpers import audit_recipes as task_recipes
+    from tests.tenants.contracts.helpers import audit_recipes as contract_recipes
 
     def u() -> str:
         return secrets.token_hex(3)
@@ -226,7 +228,17 @@ def _recipes() -> dict[str, tuple[Callable[[World], Any], str]]:
         **meeting_recipes(),
         **notification_recipes(),
         **task_recipes(),
+        **contract_recipes(),
+        "jobs.do_retry_job": (_retried_job, PlatformEvent.JOB_RETRIED),
     }
+
+
+def _retried_job(w: World) -> Any:
+    run = jobs.JobRun(township_id=w.township_id, key=f"test:audit:{secrets.token_hex(4)}", actor="rebuild_figures",
+                      status=jobs.FAILED, attempts=4, error="OperationalError: 审计")
+    w.session.add(run)
+    w.session.flush()
+    return jobs.do_retry_job(w.session, None, run.id)
 
 
 def test_every_action_has_a_recipe() -> None:
