@@ -29,7 +29,7 @@ def seed(demo: DemoContext) -> None:
 def _seed_township(demo: DemoContext, seeded: Any, start: datetime) -> None:
     session = demo.session
     actors = demo_actors(session, seeded, LOGINS)
-    with acting(session, actors["office"], story_time(start, 10, 9)):
+    with acting(session, actors["office"], story_time(start, 20, 9)):  # signing by 14 days later: some are late
         year = school_year(clock.today())
         issue_all(session, "village", year)
         issue_all(session, "school", year)
