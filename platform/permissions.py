@@ -176,7 +176,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         _EVERYONE | _STATUS_WORK | _CASE_WORK | _ATTENDANCE_WORK | _ROUTINE_WORK | {
             Permission.STUDENT_READ, Permission.STUDENT_READ_PERSONAL, Permission.FIGURES_READ,
             Permission.ROSTER_IMPORT, Permission.NOTICE_ISSUE, Permission.CALENDAR_WRITE, Permission.LEDGER_READ,
-            Permission.REPORT_SUBMIT}
+            Permission.REPORT_SUBMIT, Permission.CONTRACT_READ}  # keeps the school's papers; the principal signs
     ),
     Role.CLASS_TEACHER: frozenset(
         _EVERYONE | _STATUS_WORK | _CASE_WORK | _ATTENDANCE_WORK | {Permission.TASK_READ, Permission.TASK_WORK,

@@ -90,7 +90,7 @@ def _refusals(settings: Any, contract: int) -> list[str]:
     with cross_township_session("tests: refusals", settings) as s:
         return [c["reason"] for c in s.scalars(select(AuditEvent.changes).where(
             AuditEvent.event == "contracts:contract:sign_refused", AuditEvent.outcome == "denied",
-            AuditEvent.entity_id == str(contract)))]
+            AuditEvent.entity_id == str(contract)).order_by(AuditEvent.id))]
 
 
 def test_signing_someone_elses_twice_or_a_changed_text_is_refused_and_audited(
