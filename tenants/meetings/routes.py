@@ -240,23 +240,16 @@ def _meeting_page(request: Request[Any, Any, Any], db: Session, meeting_id: int,
         "errors": errors or {}, "failed_item": failed_item, "values": values or {}, "today": clock.today()}
     if leading:
         routes = routes_of(db)
-        context["units"] = all_units(db)
+        units = all_units(db)
+        context["units"] = units
         context["routes"] = routes
-        context["departments"] = _departments(db)
+        context["departments"] = [(u.id, u.name) for u in units if u.kind == "department"]
     return page(request, "meetings/meeting.html", context, status=status)
 
 
 def _own(actor: Any, meeting: Meeting) -> bool:
     m = actor.membership
     return m is not None and m.unit_kind.value == meeting.unit_kind and m.unit_id == meeting.unit_id
-
-
-def _departments(db: Session) -> list[tuple[int, str]]:
-    from sqlalchemy import select
-
-    from baoxue.tenants.tenancy.models import Department
-
-    return [(i, n) for i, n in db.execute(select(Department.id, Department.name).order_by(Department.id))]
 
 
 @get("/meetings/{meeting_id:int}", opt=READ, include_in_schema=False, sync_to_thread=True)

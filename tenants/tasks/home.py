@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from baoxue.platform.clock import clock
 from baoxue.platform.concepts import Todo
-from baoxue.platform.permissions import Permission, UnitKind
+from baoxue.platform.permissions import CLASS_BOUND_ROLES, Permission, UnitKind
 from baoxue.tenants.tasks.flows import WORKING, State
 from baoxue.tenants.tasks.models import Task, TaskCopy
 
@@ -32,7 +32,7 @@ def todos(session: Session, actor: Any) -> list[Todo]:
         return [Todo(f"工作任务：{submitted} 份待验收，{overdue} 份逾期未完成。", "/tasks?overdue=1" if overdue else "/tasks")]
     mine = select(func.count(TaskCopy.id), func.min(Task.deadline)).join(Task, Task.id == TaskCopy.task_id).where(
         TaskCopy.state.in_(open_states))
-    if m.role.value in ("class_teacher", "subject_teacher"):
+    if m.role in CLASS_BOUND_ROLES:  # a teacher's own tasks, not the school's
         mine = mine.where(TaskCopy.membership_id == m.id)
     count, first = session.execute(mine).one()
     if not count:
